@@ -1,0 +1,230 @@
+"""Load and validate a project's data: params + ``data/<project>/`` → typed, tidy tables.
+
+Validation runs in two stages and reports *every* problem it finds, each as
+``FILE:ROW:COLUMN: message``: stage 1 checks each table against its declarative schema
+(:mod:`qieval.io.schemas`); stage 2 applies cross-column and cross-table rules
+(:mod:`qieval.io.rules`) to the rows that passed stage 1.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from ..config import ProjectConfig, display_path, load_project
+from ..errors import InputError, Problem
+from . import rules
+from .readers import RawTable, find_table, read_table
+from .schemas import SCHEMAS, schema_failures
+
+TABLES = ("sites", "measure_values", "pdsa_cycles")
+
+
+@dataclass
+class ProjectData:
+    """A validated project.
+
+    - ``sites``: site_id, site_name, network, list_size (int)
+    - ``measure_values``: site_id, period (datetime64 month or week start), measure_id, numerator,
+      denominator, value (floats; NaN where blank), row (source spreadsheet row)
+    - ``pdsa_cycles``: site_id (or ``ALL``), cycle_id, start, end (datetime64; end NaT if ongoing),
+      category, change_idea, plan, do, study, act
+    - ``files``: table name → source file path (for provenance)
+    - ``warnings``: problems that do not stop the run (e.g. allowed gaps)
+    """
+
+    config: ProjectConfig
+    sites: pd.DataFrame
+    measure_values: pd.DataFrame
+    pdsa_cycles: pd.DataFrame
+    files: dict[str, Path] = field(default_factory=dict)
+    warnings: list[Problem] = field(default_factory=list)
+
+
+def _problems(table: RawTable, failures: pd.DataFrame, severity: str = "error") -> list[Problem]:
+    return [
+        Problem(table.label, None if pd.isna(r.row) else int(r.row), r.column, r.message, severity)
+        for r in failures.itertuples(index=False)
+    ]
+
+
+def _period(text: pd.Series, frequency: str) -> pd.Series:
+    month = pd.to_datetime(text.where(text.str.len() == 7), format="%Y-%m", errors="coerce")
+    day = pd.to_datetime(text.where(text.str.len() == 10), format="%Y-%m-%d", errors="coerce")
+    if frequency == "month":
+        day = day.dt.to_period("M").dt.to_timestamp()
+    return month.fillna(day).astype("datetime64[ns]").rename(text.name)
+
+
+def _date(text: pd.Series) -> pd.Series:
+    return pd.to_datetime(text.where(text != ""), format="%Y-%m-%d", errors="coerce") \
+        .astype("datetime64[ns]").rename(text.name)
+
+
+def _number(text: pd.Series) -> pd.Series:
+    return pd.to_numeric(text.where(text != ""), errors="coerce").astype("float64").rename(text.name)
+
+
+def _typed_sites(raw: pd.DataFrame) -> pd.DataFrame:
+    out = raw.reindex(columns=["site_id", "site_name", "network", "list_size"], fill_value="")
+    out = out.assign(list_size=_number(out["list_size"]))
+    return out
+
+
+def _typed_values(raw: pd.DataFrame, config: ProjectConfig) -> pd.DataFrame:
+    out = raw.reindex(
+        columns=["site_id", "period", "measure_id", "numerator", "denominator", "value"], fill_value=""
+    )
+    return out.assign(
+        period=_period(out["period"], config.frequency),
+        numerator=_number(out["numerator"]),
+        denominator=_number(out["denominator"]),
+        value=_number(out["value"]),
+    )
+
+
+def _typed_cycles(raw: pd.DataFrame) -> pd.DataFrame:
+    cols = ["site_id", "cycle_id", "start", "end", "category", "change_idea", "plan", "do", "study", "act"]
+    out = raw.reindex(columns=cols, fill_value="")
+    return out.assign(start=_date(out["start"]), end=_date(out["end"]))
+
+
+def _site_rules(sites: pd.DataFrame, config: ProjectConfig, label: str) -> pd.DataFrame:
+    return pd.concat([
+        rules.positive_whole(sites["list_size"], "list size"),
+        rules.unknown_values(sites["site_id"], config.sites, "site", "the params site list"),
+    ])
+
+
+def _value_rules(values: pd.DataFrame, config: ProjectConfig, site_ids: list[str], today: dt.date) -> pd.DataFrame:
+    units = {m.id: m.unit for m in config.measures}
+    unit = values["measure_id"].map(units).fillna("")
+    proportion = unit.eq("percent")
+    needs_den = unit.isin(["percent", "rate"])
+    needs_num = unit.isin(["percent", "rate", "count"])
+    checks = [
+        rules.unknown_values(values["site_id"], site_ids, "site", "sites.csv"),
+        rules.unknown_values(values["measure_id"], [m.id for m in config.measures], "measure",
+                             "the params measures"),
+        rules.not_in_future(values["period"], today),
+        rules.required_for_unit(values["numerator"], needs_num, unit),
+        rules.required_for_unit(values["denominator"], needs_den, unit),
+        rules.required_for_unit(values["value"], unit.eq("continuous"), unit),
+        rules.counts_not_negative(values["numerator"]),
+        rules.counts_not_negative(values["denominator"]),
+        rules.denominator_positive(values["denominator"], needs_den),
+        rules.numerator_within_denominator(values["numerator"], values["denominator"], proportion),
+        rules.duplicate_keys(values, ["site_id", "measure_id", "period"], "row for this site, measure and period"),
+    ]
+    return pd.concat(checks)
+
+
+def _cycle_rules(cycles: pd.DataFrame, config: ProjectConfig, site_ids: list[str], today: dt.date) -> pd.DataFrame:
+    return pd.concat([
+        rules.unknown_values(cycles["site_id"], site_ids + ["ALL"], "site", "sites.csv, or ALL"),
+        rules.unknown_values(cycles["category"], config.categories, "category",
+                             "the params categories"),
+        rules.end_not_before_start(cycles["start"], cycles["end"]),
+        rules.not_in_future(cycles["start"], today),
+    ])
+
+
+def _sorted(problems: list[Problem]) -> list[Problem]:
+    return sorted(problems, key=lambda p: (p.file, p.row or 0, p.column or "", p.message))
+
+
+def load_project_data(config: ProjectConfig, *, today: dt.date | None = None) -> ProjectData:
+    """Read and validate every table of a project; raise :class:`InputError` listing all problems."""
+    today = today or rules.project_today()
+    problems: list[Problem] = []
+    raw: dict[str, RawTable] = {}
+    for name in TABLES:
+        try:
+            raw[name] = read_table(config.data_dir, name)
+        except InputError as err:
+            problems.extend(err.problems)
+    if problems and len(raw) < len(TABLES):
+        raise InputError(_sorted(problems))
+    stage1: dict[str, set[int]] = {}
+    for name, table in raw.items():
+        schema = SCHEMAS[name]
+        if name == "measure_values" and any(m.unit == "continuous" for m in config.measures):
+            schema = schema.update_column("value", required=True)
+        failures = schema_failures(schema, table.frame)
+        problems.extend(_problems(table, failures))
+        stage1[name] = set(failures["row"].dropna().astype(int))
+        missing_columns = failures["row"].isna().any()
+        if missing_columns:
+            stage1[name] = set(table.frame.index)  # nothing usable for stage 2
+
+    def ok(name: str) -> pd.DataFrame:
+        frame = raw[name].frame
+        return frame.loc[~frame.index.isin(stage1[name])]
+
+    sites = _typed_sites(raw["sites"].frame)
+    values = _typed_values(raw["measure_values"].frame, config)
+    cycles = _typed_cycles(raw["pdsa_cycles"].frame)
+
+    site_ids = [s for s in sites["site_id"] if s]
+    problems += _problems(raw["sites"], _site_rules(_typed_sites(ok("sites")), config, raw["sites"].label))
+    for missing in rules.config_sites_in_table(config, sites["site_id"]):
+        problems.append(Problem(display_path(config.params_path), None, "sites",
+                                f"site '{missing}' is listed in the params but not in "
+                                f"{raw['sites'].label}"))
+    values_ok = _typed_values(ok("measure_values"), config)
+    problems += _problems(raw["measure_values"], _value_rules(values_ok, config, site_ids, today))
+    gaps = rules.series_gaps(values_ok, config.frequency)
+    warnings = _problems(raw["measure_values"], gaps, "warning") if config.allow_gaps else []
+    if not config.allow_gaps:
+        problems += _problems(raw["measure_values"], gaps)
+    problems += _problems(raw["pdsa_cycles"], _cycle_rules(_typed_cycles(ok("pdsa_cycles")), config, site_ids, today))
+
+    if problems:
+        raise InputError(_sorted(problems))
+
+    sites = sites.assign(list_size=sites["list_size"].astype("int64")).reset_index(drop=True)
+    values = (
+        values.assign(row=values.index.astype("int64"))
+        .sort_values(["measure_id", "site_id", "period"], kind="stable")
+        .reset_index(drop=True)
+    )
+    cycles = cycles.sort_values(["start", "cycle_id"], kind="stable").reset_index(drop=True)
+    files = {}
+    for name in TABLES:
+        found = find_table(config.data_dir, name)
+        if found:
+            files[name] = found[0]
+    return ProjectData(config, sites, values, cycles, files, _sorted(warnings))
+
+
+def validate_project(params_path: str | Path, *, today: dt.date | None = None) -> tuple[list[Problem], list[Problem]]:
+    """Validate a project; return ``(errors, warnings)`` without raising."""
+    try:
+        config = load_project(params_path)
+        data = load_project_data(config, today=today)
+    except InputError as err:
+        return err.problems, []
+    return [], data.warnings
+
+
+def load(params_path: str | Path) -> ProjectData:
+    """Load a project (params + data), raising :class:`InputError` on any problem."""
+    return load_project_data(load_project(params_path))
+
+
+def site_values(data: ProjectData, site_id: str) -> pd.DataFrame:
+    """One site's measure values (helper for reports)."""
+    return data.measure_values.loc[data.measure_values["site_id"] == site_id].reset_index(drop=True)
+
+
+def site_cycles(data: ProjectData, site_id: str) -> pd.DataFrame:
+    """PDSA cycles that apply to a site (its own and those for ``ALL``)."""
+    c = data.pdsa_cycles
+    return c.loc[c["site_id"].isin([site_id, "ALL"])].reset_index(drop=True)
+
+
+__all__ = ["ProjectData", "load", "load_project_data", "validate_project", "site_values", "site_cycles"]
+

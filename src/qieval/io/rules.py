@@ -1,0 +1,135 @@
+"""Cross-column and cross-table validation rules, one small vectorised function per rule.
+
+Each rule takes typed tables (index = spreadsheet row numbers) and returns a DataFrame of
+``row, column, message`` (stage 2 of validation; stage 1 is :mod:`qieval.io.schemas`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from ..config import ProjectConfig
+
+COLUMNS = ["row", "column", "message"]
+
+
+def _out(mask: pd.Series, column: str, messages: pd.Series | str) -> pd.DataFrame:
+    rows = mask[mask].index
+    if isinstance(messages, str):
+        msgs = [messages] * len(rows)
+    else:
+        msgs = list(messages.loc[rows])
+    return pd.DataFrame({"row": list(rows), "column": column, "message": msgs}, columns=COLUMNS)
+
+
+def _fmt(x: pd.Series) -> pd.Series:
+    """Numbers as a person typed them (45, not 45.0)."""
+    return x.map(lambda v: f"{v:g}" if pd.notna(v) else "").astype("object")
+
+
+def unknown_values(column: pd.Series, known: list[str], what: str, where: str) -> pd.DataFrame:
+    """Values of an id column that are not among ``known`` (e.g. a site missing from sites.csv)."""
+    bad = column.ne("") & ~column.isin(known)
+    listed = ", ".join(known[:12]) + (" …" if len(known) > 12 else "")
+    return _out(bad, column.name, "unknown " + what + " '" + column + f"' (not in {where}: {listed})")
+
+
+def duplicate_keys(frame: pd.DataFrame, keys: list[str], label: str) -> pd.DataFrame:
+    """Rows repeating the key of an earlier row (the first occurrence is not flagged)."""
+    valid = frame[keys].notna().all(axis=1)
+    sub = frame.loc[valid, keys]
+    dup = sub.duplicated(keep="first")
+    first_row = sub.reset_index().groupby(keys, sort=False)["index"].transform("first")
+    first_row.index = sub.index
+    key_text = sub.astype(str).apply(lambda r: ", ".join(f"{k} {v}" for k, v in zip(keys, r)), axis=1) \
+        if len(sub) else pd.Series(dtype=object)
+    msg = "duplicate " + label + " (" + key_text + "); first given on row " + first_row.astype(str)
+    return _out(dup.reindex(frame.index, fill_value=False), keys[-1], msg.reindex(frame.index))
+
+
+def counts_not_negative(values: pd.Series) -> pd.DataFrame:
+    """Counts below zero (formats are checked by the schema)."""
+    return _out(values.lt(0), values.name, "expected a count of 0 or more, got " + _fmt(values))
+
+
+def numerator_within_denominator(num: pd.Series, den: pd.Series, is_proportion: pd.Series) -> pd.DataFrame:
+    """For proportions the numerator is a subset of the denominator, so cannot exceed it."""
+    bad = is_proportion & num.gt(den)
+    return _out(bad, "numerator", _fmt(num) + " exceeds the denominator " + _fmt(den))
+
+
+def denominator_positive(den: pd.Series, needs_denominator: pd.Series) -> pd.DataFrame:
+    """Zero denominators make the rate undefined; a month with nothing measured is left out."""
+    bad = needs_denominator & den.eq(0)
+    return _out(bad, "denominator",
+                "denominator is 0, so the rate is undefined (leave the row out if nothing was measured)")
+
+
+def required_for_unit(values: pd.Series, needed: pd.Series, unit: pd.Series) -> pd.DataFrame:
+    """A value the measure's unit needs (numerator for counts, value for continuous …) is blank."""
+    bad = needed & values.isna()
+    return _out(bad, values.name, "a value is required here for a " + unit + " measure")
+
+
+def not_in_future(dates: pd.Series, today: dt.date) -> pd.DataFrame:
+    """Dates after today are typing mistakes (or data not yet collected)."""
+    bad = dates.gt(pd.Timestamp(today))
+    return _out(bad, dates.name,
+                dates.dt.strftime("%Y-%m-%d") + f" is in the future (today is {today:%Y-%m-%d})")
+
+
+def positive_whole(values: pd.Series, what: str) -> pd.DataFrame:
+    """List sizes (registered populations) must be positive whole numbers."""
+    bad = values.le(0)
+    return _out(bad, values.name, f"{what} must be a positive whole number, got " + _fmt(values))
+
+
+def end_not_before_start(start: pd.Series, end: pd.Series) -> pd.DataFrame:
+    """A PDSA cycle cannot end before it starts."""
+    bad = end.lt(start)
+    return _out(bad, "end", "cycle ends " + end.dt.strftime("%Y-%m-%d") + " before it starts "
+                + start.dt.strftime("%Y-%m-%d"))
+
+
+def series_gaps(frame: pd.DataFrame, frequency: str) -> pd.DataFrame:
+    """Missing periods inside each site × measure series, reported on the row after the gap.
+
+    A gap must never be silently joined across in a chart: by default it is an error; projects that
+    declare ``allow_gaps: true`` get it as a warning and the charts show the break.
+    """
+    valid = frame[["site_id", "measure_id", "period"]].notna().all(axis=1)
+    sub = frame.loc[valid, ["site_id", "measure_id", "period"]].sort_values(
+        ["site_id", "measure_id", "period"]
+    )
+    if sub.empty:
+        return pd.DataFrame(columns=COLUMNS)
+    prev = sub.groupby(["site_id", "measure_id"])["period"].shift()
+    if frequency == "week":
+        missing = ((sub["period"] - prev).dt.days // 7 - 1)
+        first_missing = prev + pd.Timedelta(days=7)
+        fmt = "%Y-%m-%d"
+    else:
+        missing = (sub["period"].dt.year - prev.dt.year) * 12 + (sub["period"].dt.month - prev.dt.month) - 1
+        first_missing = prev + pd.offsets.MonthBegin(1)
+        fmt = "%Y-%m"
+    gap = missing.gt(0)
+    unit = "week" if frequency == "week" else "month"
+    msg = (
+        "gap in the " + sub["measure_id"] + " series of site " + sub["site_id"] + ": "
+        + missing.fillna(0).astype(int).astype(str) + f" {unit}(s) missing from "
+        + first_missing.dt.strftime(fmt) + " before this row "
+        "(add the missing rows, or set allow_gaps: true in the params to chart the break)"
+    )
+    return _out(gap.reindex(frame.index, fill_value=False), "period", msg.reindex(frame.index))
+
+
+def project_today() -> dt.date:
+    """Today's date (a function so tests can reason about 'future')."""
+    return dt.date.today()
+
+
+def config_sites_in_table(config: ProjectConfig, site_ids: pd.Series) -> list[str]:
+    """Sites named in the params but absent from sites.csv."""
+    return [s for s in config.sites if s not in set(site_ids)]

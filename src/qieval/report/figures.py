@@ -1,0 +1,118 @@
+"""Figures (matplotlib/seaborn) drawn from computed results; no statistics are computed here.
+
+Every figure function takes tidy, already-computed data plus an ``alt`` text and returns a
+matplotlib Figure carrying that text (``fig.qieval_alt``) so the HTML can show it to screen readers.
+Colours follow NHS "Making Data Count" and are colour-blind safe (Okabe–Ito for categories).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.dates as mdates  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+#: Okabe–Ito palette (colour-blind safe) for PDSA categories.
+CATEGORY_COLOURS = {
+    "education": "#0072B2", "staffing": "#D55E00", "IT": "#009E73", "process": "#CC79A7",
+    "other": "#999999",
+}
+NHS_BLUE, GREY, DARK = "#005EB8", "#7B7D7D", "#231F20"
+
+RC = {
+    "svg.fonttype": "none",  # text stays text: smaller, searchable, accessible
+    "svg.hashsalt": "qieval",  # deterministic element ids
+    "font.family": "DejaVu Sans",
+    "font.size": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.titlesize": 10,
+    "axes.titleweight": "bold",
+    "figure.dpi": 100,
+}
+
+
+def category_colour(category: str) -> str:
+    return CATEGORY_COLOURS.get(category, GREY)
+
+
+def _new(figsize=(7.5, 3.2)):
+    with plt.rc_context(RC):
+        fig, ax = plt.subplots(figsize=figsize, layout="constrained")
+    return fig, ax
+
+
+def _mark_cycles(ax, cycles: pd.DataFrame) -> None:
+    """Vertical lines at PDSA cycle starts, coloured and labelled by category."""
+    seen = set()
+    for i, c in enumerate(cycles.sort_values("start").itertuples(index=False)):
+        colour = category_colour(c.category)
+        ax.axvline(c.start, color=colour, lw=1, ls="--", alpha=0.8,
+                   label=f"PDSA: {c.category}" if c.category not in seen else None)
+        seen.add(c.category)
+        ax.annotate(c.cycle_id.replace("PDSA-", "C"), (c.start, 1.0), xycoords=("data", "axes fraction"),
+                    xytext=(1, -2 - 8 * (i % 3)), textcoords="offset points", fontsize=6.5, color=colour,
+                    va="top")
+
+
+def run_chart(series: pd.DataFrame, *, centre: float, centre_label: str, cycles: pd.DataFrame,
+              title: str, ylabel: str, alt: str, reference: tuple[float, str] | None = None,
+              target: float | None = None, baseline_end: pd.Timestamp | None = None) -> plt.Figure:
+    """Run chart: values over time (NaN = a gap, drawn as a break), a centre line (median),
+    PDSA cycle starts, optional target and reference lines.
+
+    ``series`` columns: ``period`` and ``value`` (already in the measure's unit).
+    """
+    fig, ax = _new()
+    with plt.rc_context(RC):
+        ax.plot(series["period"], series["value"], marker="o", ms=3.5, lw=1.3, color=NHS_BLUE,
+                label="observed")
+        gaps = series["value"].isna()
+        if gaps.any():
+            for p in series.loc[gaps, "period"]:
+                ax.axvspan(p - pd.Timedelta(days=14), p + pd.Timedelta(days=14), color="#FFB81C",
+                           alpha=0.25, lw=0)
+            ax.plot([], [], color="#FFB81C", alpha=0.5, lw=6, label="missing period")
+        if np.isfinite(centre):
+            ax.axhline(centre, color=GREY, lw=1.2, label=centre_label)
+        if target is not None:
+            ax.axhline(target, color=DARK, lw=1, ls=":", label=f"target {target:g}")
+        if reference is not None:
+            ax.axhline(reference[0], color="#768692", lw=1, ls="-.", label=reference[1])
+        if baseline_end is not None:
+            ax.axvspan(series["period"].min(), baseline_end, color="#E8EDEE", zorder=0, lw=0,
+                       label="baseline")
+        _mark_cycles(ax, cycles)
+        ax.set_title(title, loc="left")
+        ax.set_ylabel(ylabel)
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%b\n%Y"))
+        ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    fig.qieval_alt = alt
+    return fig
+
+
+def figure_svg(fig: plt.Figure) -> str:
+    """The figure as deterministic SVG text (no date, fixed ids), then closed."""
+    buf = io.StringIO()
+    with plt.rc_context(RC):
+        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
+    plt.close(fig)
+    text = buf.getvalue()
+    return text[text.index("<svg"):]
+
+
+def figure_html(fig: plt.Figure, alt: str | None = None, caption: str | None = None) -> str:
+    """``<figure>`` with the chart as an inline data-URI image that carries its alt text."""
+    from html import escape
+
+    alt = alt or getattr(fig, "qieval_alt", "")
+    data = base64.b64encode(figure_svg(fig).encode("utf-8")).decode("ascii")
+    cap = f"<figcaption>{escape(caption)}</figcaption>" if caption else ""
+    return (f'<figure><img src="data:image/svg+xml;base64,{data}" alt="{escape(alt)}" '
+            f'role="img" style="max-width:100%">{cap}</figure>')

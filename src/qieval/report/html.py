@@ -1,0 +1,71 @@
+"""Small HTML building blocks for report sections (escaped text, tables with headers).
+
+Sections are returned as :class:`Html` objects, which notebooks display directly (they have
+``_repr_html_``), so notebooks stay one call per cell.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+
+class Html(str):
+    """A string of trusted HTML that Jupyter displays as HTML."""
+
+    def _repr_html_(self) -> str:
+        return str(self)
+
+
+def fmt_num(x: float | None, decimals: int = 1) -> str:
+    """Number for people: thousands separators, fixed decimals, an en dash for missing."""
+    if x is None or (isinstance(x, float) and not np.isfinite(x)) or pd.isna(x):
+        return "–"
+    return f"{x:,.{decimals}f}"
+
+
+def fmt_p(p: float | None) -> str:
+    """p-value as usually reported: 'p < 0.001' below 0.001, else three decimals."""
+    if p is None or pd.isna(p):
+        return "–"
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def fmt_month(ts) -> str:
+    return "–" if ts is None or pd.isna(ts) else pd.Timestamp(ts).strftime("%b %Y")
+
+
+def heading(text: str, level: int = 2, anchor: str | None = None) -> str:
+    ident = f' id="{escape(anchor)}"' if anchor else ""
+    return f"<h{level}{ident}>{escape(text)}</h{level}>"
+
+
+def para(text: str, cls: str | None = None) -> str:
+    c = f' class="{cls}"' if cls else ""
+    return f"<p{c}>{escape(text)}</p>"
+
+
+def table(header: list[str], rows: Iterable[list[str]], caption: str | None = None,
+          row_header: bool = True, cls: str = "qi-table") -> str:
+    """Accessible table: caption, ``<th scope="col">`` headers, first cell as row header."""
+    out = [f'<table class="{cls}">']
+    if caption:
+        out.append(f"<caption>{escape(caption)}</caption>")
+    out.append("<thead><tr>" + "".join(f'<th scope="col">{escape(h)}</th>' for h in header) + "</tr></thead><tbody>")
+    for r in rows:
+        cells = []
+        for j, c in enumerate(r):
+            if j == 0 and row_header:
+                cells.append(f'<th scope="row">{escape(str(c))}</th>')
+            else:
+                cells.append(f"<td>{escape(str(c))}</td>")
+        out.append("<tr>" + "".join(cells) + "</tr>")
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def definition_list(items: list[tuple[str, str]]) -> str:
+    return "<dl>" + "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in items) + "</dl>"

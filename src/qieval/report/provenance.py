@@ -1,0 +1,52 @@
+"""Provenance of a report: input file hashes, params, versions, commit, time of the run."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import platform
+import subprocess
+from importlib import metadata
+from pathlib import Path
+
+from .. import __version__
+from ..config import display_path
+
+KEY_PACKAGES = ("pandas", "numpy", "scipy", "statsmodels", "matplotlib", "papermill", "nbconvert")
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def git_commit(root: Path) -> str:
+    """Commit of the working tree (``+dirty`` if it has uncommitted changes), or 'unknown'."""
+    try:
+        sha = subprocess.run(["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"],
+                             capture_output=True, text=True, timeout=5, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+        return sha + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def provenance(files: dict[str, Path], params_path: Path, root: Path) -> dict:
+    """Everything needed to say how a report was made."""
+    inputs = {display_path(p): sha256(p) for p in [params_path, *files.values()]}
+    versions = {"python": platform.python_version(), "qieval": __version__}
+    for pkg in KEY_PACKAGES:
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            versions[pkg] = "not installed"
+    return {
+        "inputs": inputs,
+        "versions": versions,
+        "git_commit": git_commit(root),
+        "ran_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
+    }

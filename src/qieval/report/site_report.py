@@ -1,0 +1,178 @@
+"""The per-site report: everything the site notebook shows, one method per section.
+
+``prepare`` loads and validates the project, computes the site's results once (and writes them as
+``<output_dir>/<site_id>.json`` for later reports), and the section methods only format them.
+"""
+
+from __future__ import annotations
+
+import json
+from html import escape
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..config import Measure, display_path
+from ..io.load import ProjectData, load, site_cycles, site_values
+from ..measures.series import measure_series
+from ..measures.summary import compare_periods
+from . import figures
+from .html import Html, definition_list, fmt_month, fmt_num, fmt_p, heading, para, table
+from .provenance import provenance
+
+
+@dataclass
+class SiteReport:
+    data: ProjectData
+    site_id: str
+    summary: pd.DataFrame
+    series: dict[str, pd.DataFrame]
+    cycles: pd.DataFrame
+    provenance: dict = field(default_factory=dict)
+
+    @property
+    def config(self):
+        return self.data.config
+
+    @property
+    def site(self) -> pd.Series:
+        s = self.data.sites
+        return s.loc[s["site_id"] == self.site_id].iloc[0]
+
+    # ---- sections -------------------------------------------------------------------------
+    def title(self) -> Html:
+        c, s = self.config, self.site
+        periods = self.data.measure_values["period"]
+        items = [
+            ("Project", c.title), ("Site", f"{s.site_name} ({s.site_id})"), ("Network", s.network),
+            ("Registered patients", f"{s.list_size:,}"),
+            ("Baseline", f"{fmt_month(c.baseline.start)} to {fmt_month(c.baseline.end)}"),
+            ("Intervention", f"{fmt_month(c.intervention.start)} to {fmt_month(c.intervention.end)}"),
+            ("Data", f"{fmt_month(periods.min())} to {fmt_month(periods.max())}; "
+                     + (c.data.provenance or "source not stated")),
+        ]
+        return Html(f"<header><h1>{escape(s.site_name)}: {escape(c.title)}</h1>" + definition_list(items) + "</header>")
+
+    def aim(self) -> Html:
+        a = self.config.aim
+        return Html(heading("Aim") + f'<blockquote class="aim">{escape(a.statement)}</blockquote>' + definition_list(
+            [("What", a.what), ("How much", a.how_much), ("By when", fmt_month(pd.Timestamp(a.by_when)))]))
+
+    def measures_table(self) -> Html:
+        rows = []
+        for r in self.summary.itertuples(index=False):
+            m = self.config.measure(r.measure_id)
+            d = m.decimals
+            unit = "pp" if m.unit == "percent" else ""
+            rate = lambda v, lo, hi: f"{fmt_num(v, d)} ({fmt_num(lo, d)} to {fmt_num(hi, d)})"  # noqa: E731
+            rows.append([
+                m.title, m.type, m.label,
+                rate(r.baseline_rate, r.baseline_low, r.baseline_high),
+                rate(r.intervention_rate, r.intervention_low, r.intervention_high),
+                f"{fmt_num(r.abs_change, d)}{unit} ({fmt_num(r.abs_low, d)} to {fmt_num(r.abs_high, d)})",
+                "–" if pd.isna(r.rel_change) else f"{r.rel_change * 100:+.0f}%",
+                f"{r.test}, {fmt_p(r.p_value)}" if isinstance(r.test, str) else "–",
+            ])
+        notes = [f"{self.config.measure(r.measure_id).title}: {r.note}" for r in self.summary.itertuples()
+                 if isinstance(r.note, str) and r.note]
+        header = ["Measure", "Type", "Unit", "Baseline (95% CI)", "Intervention (95% CI)",
+                  "Absolute change (95% CI)", "Relative change", "Test"]
+        caption = ("Baseline vs intervention period. Proportions pooled over months with Wilson 95% "
+                   "intervals (Newcombe interval for the difference); rates with exact Poisson intervals; "
+                   "continuous measures as the mean of monthly values (Welch).")
+        out = heading("Measures: baseline vs intervention") + table(header, rows, caption)
+        if notes:
+            out += "<ul class='notes'>" + "".join(f"<li>{escape(n)}</li>" for n in notes) + "</ul>"
+        return Html(out)
+
+    def prevalence(self) -> Html:
+        """Measures with a reference value (e.g. register prevalence vs the expected 1%)."""
+        out = []
+        for r in self.summary.itertuples(index=False):
+            if pd.isna(r.reference):
+                continue
+            m = self.config.measure(r.measure_id)
+            out.append(para(
+                f"{m.title}: {fmt_num(r.baseline_rate, m.decimals)}{m.label} at baseline, "
+                f"{fmt_num(r.latest_rate, m.decimals)}{m.label} in {fmt_month(r.latest_period)} against "
+                f"an {r.reference_label} of {fmt_num(r.reference, m.decimals)}{m.label}: "
+                f"{r.latest_vs_reference * 100:.0f}% of the expected number of patients identified."))
+        if not out:
+            return Html("")
+        return Html(heading("Against the expected prevalence") + "".join(out))
+
+    def charts(self) -> Html:
+        parts = [heading("Run charts")]
+        for m in self.config.measures:
+            s = self.series.get(m.id)
+            if s is None or s.empty:
+                parts.append(para(f"{m.title}: no data for this site."))
+                continue
+            parts.append(figures.figure_html(self._run_chart(m, s)))
+        return Html("".join(parts))
+
+    def cycles_table(self) -> Html:
+        rows = [[c.cycle_id, c.site_id, c.start.strftime("%Y-%m-%d"),
+                 "" if pd.isna(c.end) else c.end.strftime("%Y-%m-%d"), c.category, c.change_idea, c.study, c.act]
+                for c in self.cycles.itertuples(index=False)]
+        return Html(heading("PDSA cycles") + table(
+            ["Cycle", "Site", "Start", "End", "Category", "Change idea", "Study", "Act"], rows,
+            f"{len(rows)} PDSA cycles at this site (including network-wide cycles)"))
+
+    def provenance_block(self) -> Html:
+        p = self.provenance
+        rows = [[f, h] for f, h in p["inputs"].items()]
+        versions = ", ".join(f"{k} {v}" for k, v in p["versions"].items())
+        return Html(heading("Provenance") + table(["Input file", "SHA-256"], rows, row_header=True)
+                    + para(f"qieval commit {p['git_commit']}; {versions}.")
+                    + f'<p class="ran-at">Report generated {p["ran_at"]}.</p>')
+
+    # ---- helpers ---------------------------------------------------------------------------
+    def _run_chart(self, m: Measure, s: pd.DataFrame):
+        base = s.loc[s["phase"] == "baseline", "value"].dropna()
+        centre = float(base.median()) if len(base) else float(s["value"].median())
+        d = m.decimals
+        last = s.dropna(subset=["value"]).iloc[-1]
+        gaps = int(s["value"].isna().sum())
+        alt = (f"Run chart of {m.title.lower()} at {self.site.site_name}, monthly from "
+               f"{fmt_month(s['period'].min())} to {fmt_month(s['period'].max())}. Baseline median "
+               f"{fmt_num(centre, d)} {m.label}; latest value {fmt_num(last['value'], d)} {m.label} in "
+               f"{fmt_month(last['period'])}. {len(self.cycles)} PDSA cycles marked."
+               + (f" {gaps} missing period(s) shown as breaks." if gaps else ""))
+        ref = (m.reference.value, m.reference.label) if m.reference else None
+        return figures.run_chart(
+            s, centre=centre, centre_label="baseline median", cycles=self.cycles, title=m.title,
+            ylabel=m.label, alt=alt, reference=ref, target=m.target,
+            baseline_end=pd.Timestamp(self.config.baseline.end))
+
+    def results(self) -> dict:
+        """Key results as plain JSON-able data (read by later reports)."""
+        summary = self.summary.replace({np.nan: None})
+        summary["latest_period"] = summary["latest_period"].map(lambda t: None if t is None else f"{t:%Y-%m}")
+        return {
+            "project": self.config.id, "site_id": self.site_id, "site_name": self.site.site_name,
+            "list_size": int(self.site.list_size), "pdsa_cycles": int(len(self.cycles)),
+            "summary": summary.to_dict(orient="records"),
+        }
+
+
+def prepare(params_path: str | Path, site_id: str, output_dir: str | Path | None = None) -> SiteReport:
+    """Load the project, compute one site's results, write ``<output_dir>/<site_id>.json``."""
+    data = load(params_path)
+    if site_id not in set(data.sites["site_id"]):
+        raise ValueError(f"site {site_id!r} is not in {display_path(data.files['sites'])}")
+    values = site_values(data, site_id)
+    summary = compare_periods(values, data.config)
+    series = {m.id: measure_series(values, data.config, m) for m in data.config.measures}
+    report = SiteReport(data, site_id, summary, series, site_cycles(data, site_id),
+                        provenance(data.files, data.config.params_path, data.config.root))
+    if output_dir is not None:
+        out = Path(output_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(report.results(), indent=1, sort_keys=True, default=str)
+        tmp = out / f".{site_id}.json.tmp"
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(out / f"{site_id}.json")
+    return report

@@ -1,0 +1,406 @@
+"""NHS England "Making Data Count" XmR charts: the NHSRplotthedots 0.2.2 model.
+
+:func:`mdc` computes, for every point, the process limits, the near (2-sigma) limits, the
+special-cause rules and the MDC point type; :func:`mdc_icons` summarises each facet as the MDC
+variation and assurance icons. The arithmetic mirrors the R package NHSRplotthedots 0.2.2
+(NHS-R Community; files ``R/ptd_spc.R``, ``R/ptd_add_rebase_column.R``, ``R/ptd_spc_standard.R``,
+``R/ptd_calculate_point_type.R``, ``R/ptd_add_short_group_warnings.R``,
+``R/ptd_add_target_column.R``, ``R/ptd_calculate_assurance_type.R``, ``R/geom_ptd_icon.R``),
+which implements NHS England's *Making data count* guidance. Like that package (and the MDC Excel
+tool) the limits use the constant 2.66 (not 3/1.128), so results agree with NHSRplotthedots, not
+with a textbook I chart.
+
+Conventions carried over from NHSRplotthedots:
+
+* rows are sorted by facet then date; a rebase date starts a new ``rebase_group`` (a running
+  count per facet, so it starts at 0, or at 1 when the first date is a rebase date);
+* per (facet, rebase group): ``mean`` of the first ``fix_after_n_points`` values (all when
+  ``None``); moving ranges of those same values only (the first point of a group has none, so
+  no moving range spans a rebase); mean moving range; with ``screen_outliers`` moving ranges not
+  strictly below 3.267 x mean MR are dropped and the mean re-taken, once;
+* ``lpl``/``upl`` = mean -/+ 2.66 x mean MR; ``nlpl``/``nupl`` = mean -/+ 2 x (2.66 / 3) x mean MR;
+* groups of 12 or fewer points still get limits but trigger a warning (R's threshold ``n < 13``).
+"""
+
+from __future__ import annotations
+
+import numbers
+import sys as _sys
+import types as _types
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError, Problem
+from . import mdc_rules as rules
+
+__all__ = ["mdc", "mdc_icons", "r_mean", "LIMIT", "LIMIT_CLOSE", "SCREEN", "NO_FACET"]
+
+#: Process-limit multiplier of mean moving range (NHSRplotthedots ``limit``; MDC Excel tool).
+LIMIT = 2.66
+#: Near-limit (2-sigma) multiplier, computed exactly as NHSRplotthedots does: ``2 * (limit / 3)``.
+LIMIT_CLOSE = 2 * (LIMIT / 3)
+#: Moving-range screening multiplier (NHSRplotthedots ``3.267``, the D4 constant for n = 2).
+SCREEN = 3.267
+#: Pseudo-facet value when no facet column is given (NHSRplotthedots ``"no facet"``).
+NO_FACET = "no facet"
+#: A group with fewer points than this triggers a warning (NHSRplotthedots 0.2.2 default 13).
+WARNING_THRESHOLD = 13
+
+_DIRECTIONS = {"increase": 1, "neutral": 0, "decrease": -1}
+_OUTPUT = [
+    "x", "y", "mean", "lpl", "upl", "nlpl", "nupl", "rebase_group", "outside_limits",
+    "close_to_limits", "relative_to_mean", "special_cause_flag", "point_type", "target",
+]
+_ATTRS_KEY = "mdc"
+
+
+def _fail(arg: str, message: str) -> InputError:
+    return InputError(Problem(file="<argument>", row=None, column=arg, message=message))
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, numbers.Real) and not isinstance(v, bool) and bool(np.isfinite(v))
+
+
+def _to_dates(values: Any, arg: str) -> pd.DatetimeIndex:
+    """Parse one date or a sequence of dates (R's ``to_datetime``); InputError if unparseable."""
+    if isinstance(values, (str, pd.Timestamp, np.datetime64)) or not np.iterable(values):
+        values = [values]
+    try:
+        out = pd.DatetimeIndex(pd.to_datetime(list(values)))
+    except (ValueError, TypeError) as exc:
+        raise _fail(arg, f"expected dates, got {values!r} ({exc})") from None
+    if out.hasnans:
+        raise _fail(arg, "dates must not be missing")
+    return out.as_unit("ns")
+
+
+def _validate(
+    data: Any, value: Any, date: Any, facet: Any, rebase: Any, fix_after_n_points: Any,
+    improvement_direction: Any, target: Any, screen_outliers: Any,
+) -> None:
+    if not isinstance(data, pd.DataFrame):
+        raise _fail("data", f"data must be a pandas DataFrame, not {type(data).__name__}")
+    for arg, col in (("value", value), ("date", date), ("facet", facet)):
+        if arg == "facet" and col is None:
+            continue
+        if not isinstance(col, str):
+            raise _fail(arg, f"{arg} must be a column name (str), not {col!r}")
+        if col not in data.columns:
+            raise _fail(arg, f"'{col}' must be a column of data (columns: {', '.join(map(str, data.columns))})")
+    if facet is not None and facet in _OUTPUT:
+        raise _fail("facet", f"facet column name '{facet}' clashes with an output column; rename it")
+    if improvement_direction not in _DIRECTIONS:
+        raise _fail(
+            "improvement_direction",
+            f"improvement_direction must be one of 'increase', 'neutral', 'decrease', not {improvement_direction!r}",
+        )
+    if not isinstance(screen_outliers, (bool, np.bool_)):
+        raise _fail("screen_outliers", f"screen_outliers must be True or False, not {screen_outliers!r}")
+    if fix_after_n_points is not None and not (_is_number(fix_after_n_points) and fix_after_n_points >= 12):
+        raise _fail(
+            "fix_after_n_points",
+            f"fix_after_n_points must be a single number >= 12 (NHSRplotthedots rule), not {fix_after_n_points!r}",
+        )
+    facets: set[Any] = set() if facet is None else set(data[facet].dropna().unique().tolist())
+    if isinstance(rebase, Mapping):
+        if facet is None:
+            raise _fail("rebase", "rebase must be a list of dates (not a dict) when facet is not set")
+        unknown = [k for k in rebase if k not in facets]
+        if unknown:
+            raise _fail("rebase", f"rebase keys {unknown!r} are not values of the facet column '{facet}'")
+    if target is not None:
+        if isinstance(target, Mapping):
+            if facet is None:
+                raise _fail("target", "target must be a single number (not a dict) when facet is not set")
+            unknown = [k for k in target if k not in facets]
+            if unknown:
+                raise _fail("target", f"target keys {unknown!r} are not values of the facet column '{facet}'")
+            bad = {k: v for k, v in target.items() if not _is_number(v)}
+            if bad:
+                raise _fail("target", f"target values must be numbers, got {bad!r}")
+        elif not _is_number(target):
+            raise _fail("target", f"target must be a number or a dict facet -> number, not {target!r}")
+
+
+def _prepare(data: pd.DataFrame, value: str, date: str, facet: str | None) -> pd.DataFrame:
+    """Pick f, x, y; check types, missing values and duplicates; sort by facet then date."""
+    y = data[value]
+    if not pd.api.types.is_numeric_dtype(y) or pd.api.types.is_bool_dtype(y):
+        raise _fail("value", f"value column '{value}' must be numeric (it is {y.dtype})")
+    y = y.astype("float64")
+    if y.isna().any():
+        at = int(np.flatnonzero(y.isna().to_numpy())[0])
+        raise _fail("value", f"value column '{value}' has a missing value (data row position {at}); "
+                             "Making Data Count charts need a value for every date")
+    if not np.isfinite(y.to_numpy()).all():
+        raise _fail("value", f"value column '{value}' has an infinite value")
+    try:
+        x = pd.to_datetime(data[date])
+    except (ValueError, TypeError) as exc:
+        raise _fail("date", f"date column '{date}' must hold dates ({exc})") from None
+    if not pd.api.types.is_datetime64_any_dtype(x):
+        raise _fail("date", f"date column '{date}' must hold dates")
+    if getattr(x.dt, "tz", None) is not None:
+        x = x.dt.tz_localize(None)
+    x = x.astype("datetime64[ns]")
+    if x.isna().any():
+        raise _fail("date", f"date column '{date}' has a missing date")
+    if facet is None:
+        f = pd.Series(NO_FACET, index=data.index, dtype=object)
+    else:
+        f = data[facet]
+        if f.isna().any():
+            raise _fail("facet", f"facet column '{facet}' has a missing value")
+    df = pd.DataFrame({"f": f.to_numpy(), "x": x.to_numpy(), "y": y.to_numpy()})
+    dup = df.duplicated(["f", "x"])
+    if dup.any():
+        where = df.loc[dup].iloc[0]
+        which = "" if facet is None else f" for facet {where['f']!r}"
+        raise _fail("date", f"duplicate rows found in '{date}': {where['x'].date()}{which}")
+    # R: arrange(f, x). Stable sort so ties cannot occur (duplicates were rejected).
+    return df.sort_values(["f", "x"], kind="mergesort").reset_index(drop=True)
+
+
+def _rebase_flags(df: pd.DataFrame, rebase: Any) -> np.ndarray:
+    """1 where a row's date is a rebase date for its facet (``ptd_add_rebase_column``)."""
+    flags = np.zeros(len(df), dtype=np.int64)
+    if rebase is None:
+        return flags
+    if isinstance(rebase, Mapping):
+        for key, dates in rebase.items():
+            d = _to_dates(dates, "rebase")
+            hit = (df["f"] == key).to_numpy() & df["x"].isin(d).to_numpy()
+            _warn_unmatched(d, df.loc[df["f"] == key, "x"], f"facet {key!r}")
+            flags |= hit.astype(np.int64)
+        return flags
+    d = _to_dates(rebase, "rebase")
+    _warn_unmatched(d, df["x"], "the data")
+    return df["x"].isin(d).to_numpy().astype(np.int64)
+
+
+def _warn_unmatched(dates: pd.DatetimeIndex, x: pd.Series, where: str) -> None:
+    missing = dates[~dates.isin(pd.DatetimeIndex(x))]
+    if len(missing):
+        warnings.warn(
+            f"rebase date(s) {', '.join(str(m.date()) for m in missing)} not found in {where}; ignored",
+            UserWarning, stacklevel=4,
+        )
+
+
+def r_mean(values: np.ndarray | pd.Series) -> float:
+    """Arithmetic mean of the non-missing values, computed the way R's ``mean()`` does.
+
+    R (``summary.c``) sums sequentially in long double, divides by n, then adds the long-double
+    mean of the residuals as a correction. Mirroring it (numpy's ``longdouble`` is the same x87
+    80-bit type as R's on x86-64) keeps the mean, and so ``relative_to_mean`` for points lying on
+    the mean, bit-identical to NHSRplotthedots. ``nan`` when there are no values (R's ``NaN``).
+    """
+    x = np.asarray(values, dtype=np.float64)
+    x = x[~np.isnan(x)].astype(np.longdouble)
+    n = x.size
+    if n == 0:
+        return float("nan")
+    s = np.cumsum(x)[-1] / n  # cumsum: strictly sequential, like R's loop
+    if np.isfinite(s):
+        s = s + np.cumsum(x - s)[-1] / n
+    return float(s)
+
+
+def _limits(df: pd.DataFrame, keys: list[str], fix_after_n_points: float | None, screen: bool) -> pd.DataFrame:
+    """Mean, mean moving range and limits per (facet, rebase group) (``ptd_spc_standard``)."""
+    by = [df[k] for k in keys]
+    pos = df.groupby(keys, sort=False).cumcount().to_numpy()
+    fix_y = df["y"].where(pos < (np.inf if fix_after_n_points is None else fix_after_n_points))
+    mean = fix_y.groupby(by, sort=False).transform(r_mean)
+    # moving ranges of the fixed points only, never across a group boundary (first point: none)
+    mr = (fix_y - fix_y.groupby(by, sort=False).shift(1)).abs()
+    amr = mr.groupby(by, sort=False).transform(r_mean)
+    if screen:
+        mr = mr.where(mr < SCREEN * amr)  # NaN comparisons are False: NaN stays NaN, as in R
+        amr = mr.groupby(by, sort=False).transform(r_mean)
+    out = df.copy()
+    out["mean"] = mean.to_numpy(dtype=np.float64)
+    amr_v = amr.to_numpy(dtype=np.float64)
+    out["lpl"] = out["mean"] - (LIMIT * amr_v)
+    out["upl"] = out["mean"] + (LIMIT * amr_v)
+    out["nlpl"] = out["mean"] - (LIMIT_CLOSE * amr_v)
+    out["nupl"] = out["mean"] + (LIMIT_CLOSE * amr_v)
+    return out
+
+
+def _target_column(f: pd.Series, target: Any) -> np.ndarray:
+    if target is None:
+        return np.full(len(f), np.nan)
+    if isinstance(target, Mapping):
+        return f.map(lambda k: float(target[k]) if k in target else np.nan).to_numpy(dtype=np.float64)
+    return np.full(len(f), float(target))
+
+
+def mdc(
+    data: pd.DataFrame,
+    value: str,
+    date: str,
+    *,
+    facet: str | None = None,
+    rebase: Any = None,
+    fix_after_n_points: float | None = None,
+    improvement_direction: str = "increase",
+    target: float | Mapping[Any, float] | None = None,
+    screen_outliers: bool = True,
+) -> pd.DataFrame:
+    """Making Data Count XmR chart values for every point (NHSRplotthedots 0.2.2 ``ptd_spc``).
+
+    Parameters
+    ----------
+    data, value, date, facet
+        The data frame and the names of its value, date and (optional) facet columns. Each facet
+        is a separate chart; dates must be unique within a facet.
+    rebase
+        Dates on which a new phase (rebase group) starts: a date or list of dates for every facet,
+        or a dict facet -> date(s).
+    fix_after_n_points
+        Base the mean and limits of each rebase group on its first *n* points (n >= 12).
+    improvement_direction
+        ``"increase"``, ``"decrease"`` or ``"neutral"``.
+    target
+        A number for every facet, or a dict facet -> number.
+    screen_outliers
+        Drop moving ranges >= 3.267 x mean moving range before the final mean moving range
+        (NHSRplotthedots default). ``False`` reproduces the MDC Excel tool.
+
+    Returns
+    -------
+    One row per point, sorted by facet then date, with columns: the facet column (named as in
+    ``data``; ``f`` holding ``"no facet"`` when ``facet`` is None), ``x, y, mean, lpl, upl, nlpl,
+    nupl, rebase_group, outside_limits, close_to_limits, relative_to_mean, special_cause_flag,
+    point_type, target``. The call's options are kept in ``result.attrs["mdc"]`` for
+    :func:`mdc_icons`.
+    """
+    _validate(data, value, date, facet, rebase, fix_after_n_points, improvement_direction, target,
+              screen_outliers)
+    df = _prepare(data, value, date, facet)
+    df["rebase_group"] = pd.Series(_rebase_flags(df, rebase)).groupby(df["f"], sort=False).cumsum().to_numpy()
+    df = _limits(df, ["f", "rebase_group"], fix_after_n_points, bool(screen_outliers))
+
+    group = df.groupby(["f", "rebase_group"], sort=False).ngroup().to_numpy()
+    y = df["y"].to_numpy()
+    outside = rules.outside_limits(y, df["lpl"].to_numpy(), df["upl"].to_numpy())
+    rtm = rules.relative_to_mean(y, df["mean"].to_numpy())
+    close = rules.close_to_limits(y, df["nlpl"].to_numpy(), df["nupl"].to_numpy(), outside)
+    sc_type = rules.special_cause_type(y, rtm, close, outside, group)
+
+    df["outside_limits"] = outside
+    df["close_to_limits"] = close
+    df["relative_to_mean"] = rtm
+    df["special_cause_flag"] = sc_type != rules.COMMON_CAUSE
+    df["point_type"] = pd.Series(rules.point_type(sc_type, _DIRECTIONS[improvement_direction]), dtype="str")
+    df["target"] = _target_column(df["f"], target)
+    df["rebase_group"] = df["rebase_group"].astype(np.int64)
+
+    sizes = df.groupby(["f", "rebase_group"], sort=False)["y"].transform("size")
+    if (sizes < WARNING_THRESHOLD).any():
+        warnings.warn(
+            "Some groups have 'n < 12' observations. These have trial limits, which will be revised "
+            "with each additional observation until 'n = fix_after_n_points' has been reached.",
+            UserWarning, stacklevel=2,
+        )
+
+    facet_col = "f" if facet is None else facet
+    out = df.rename(columns={"f": facet_col})[[facet_col, *_OUTPUT]]
+    out.attrs[_ATTRS_KEY] = {
+        "facet_column": facet_col,
+        "improvement_direction": improvement_direction,
+        "target_set": target is not None,
+    }
+    return out
+
+
+# --- icons -------------------------------------------------------------------------------------
+
+_VARIATION = {
+    # (point_type, improvement_direction) -> icon, as ptd_get_icons (R/geom_ptd_icon.R)
+    "common_cause": {"increase": "common_cause", "decrease": "common_cause", "neutral": "common_cause"},
+    "special_cause_improvement": {"increase": "improvement_high", "decrease": "improvement_low"},
+    "special_cause_concern": {"increase": "concern_low", "decrease": "concern_high"},
+    "special_cause_neutral_high": {"neutral": "neutral_high"},
+    "special_cause_neutral_low": {"neutral": "neutral_low"},
+}
+
+
+def _infer_direction(result: pd.DataFrame) -> str | None:
+    pt = set(result["point_type"].astype(str))
+    if pt & {"special_cause_neutral_high", "special_cause_neutral_low"}:
+        return "neutral"
+    return None
+
+
+def mdc_icons(result: pd.DataFrame, improvement_direction: str | None = None) -> pd.DataFrame:
+    """One row per facet: the MDC ``variation`` and ``assurance`` icon names.
+
+    ``variation`` comes from the point type of each facet's last point (``ptd_get_icons`` in
+    ``R/geom_ptd_icon.R``): common_cause, improvement_high/low, concern_high/low, neutral_high/low
+    (high/low says which side of the mean the special cause lies, given the improvement
+    direction). ``assurance`` compares the facet's target with the limits of its last point
+    (last rebase group; ``ptd_calculate_assurance_type``): for "increase", ``pass`` when the
+    target is below the lower process limit, ``fail`` when above the upper one, else
+    ``inconsistent`` (mirrored for "decrease"; comparisons strict). It is ``""`` when the facet has
+    no target or the direction is neutral.
+
+    ``improvement_direction`` is read from ``result.attrs["mdc"]`` (set by :func:`mdc`); pass it
+    explicitly if the attributes were lost.
+    """
+    if not isinstance(result, pd.DataFrame):
+        raise _fail("result", "result must be the DataFrame returned by mdc()")
+    meta = result.attrs.get(_ATTRS_KEY, {})
+    facet_col = meta.get("facet_column", result.columns[0] if len(result.columns) else "f")
+    missing = [c for c in (facet_col, "x", "point_type", "lpl", "upl", "target") if c not in result.columns]
+    if missing:
+        raise _fail("result", f"result lacks columns {missing}; pass the DataFrame returned by mdc()")
+    direction = improvement_direction or meta.get("improvement_direction") or _infer_direction(result)
+    if direction is None:
+        if (result["point_type"].isin(["special_cause_improvement", "special_cause_concern"]).any()
+                or result["target"].notna().any()):
+            raise _fail("improvement_direction",
+                        "cannot tell the improvement direction: pass improvement_direction=")
+        direction = "increase"
+    if direction not in _DIRECTIONS:
+        raise _fail("improvement_direction",
+                    f"improvement_direction must be 'increase', 'neutral' or 'decrease', not {direction!r}")
+
+    # last point of each facet (rows of mdc() are sorted by facet, date; sort anyway)
+    last = (result.sort_values([facet_col, "x"], kind="mergesort")
+            .groupby(facet_col, sort=True, dropna=False).tail(1).reset_index(drop=True))
+    variation = [_VARIATION[str(p)].get(direction, "") for p in last["point_type"]]
+
+    t, lpl, upl = (last[c].to_numpy(dtype=np.float64) for c in ("target", "lpl", "upl"))
+    with np.errstate(invalid="ignore"):
+        above, below = t > upl, t < lpl
+    if direction == "neutral":
+        assurance = np.full(len(last), "", dtype=object)
+    else:
+        high, low = ("fail", "pass") if direction == "increase" else ("pass", "fail")
+        assurance = np.select([above, below], [high, low], default="inconsistent").astype(object)
+        assurance[np.isnan(t)] = ""
+    return pd.DataFrame({
+        facet_col: last[facet_col].to_numpy(),
+        "variation": pd.Series(variation, dtype="str"),
+        "assurance": pd.Series(assurance, dtype="str"),
+    })
+
+
+# --- make ``qieval.spc.mdc`` callable ----------------------------------------------------------
+# ``qieval.spc`` exports ``mdc`` lazily, but once this submodule is imported the package attribute
+# ``qieval.spc.mdc`` is the *module* (the import system sets it), so ``from qieval.spc import mdc``
+# may hand back the module rather than the function. Making the module callable keeps
+# ``mdc(data, ...)`` working whichever object the caller got.
+class _CallableModule(_types.ModuleType):
+    def __call__(self, *args: Any, **kwargs: Any) -> pd.DataFrame:
+        return mdc(*args, **kwargs)
+
+
+_sys.modules[__name__].__class__ = _CallableModule
