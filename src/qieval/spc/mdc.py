@@ -25,8 +25,6 @@ Conventions carried over from NHSRplotthedots:
 from __future__ import annotations
 
 import numbers
-import sys as _sys
-import types as _types
 import warnings
 from collections.abc import Mapping
 from typing import Any
@@ -391,16 +389,3 @@ def mdc_icons(result: pd.DataFrame, improvement_direction: str | None = None) ->
         "variation": pd.Series(variation, dtype="str"),
         "assurance": pd.Series(assurance, dtype="str"),
     })
-
-
-# --- make ``qieval.spc.mdc`` callable ----------------------------------------------------------
-# ``qieval.spc`` exports ``mdc`` lazily, but once this submodule is imported the package attribute
-# ``qieval.spc.mdc`` is the *module* (the import system sets it), so ``from qieval.spc import mdc``
-# may hand back the module rather than the function. Making the module callable keeps
-# ``mdc(data, ...)`` working whichever object the caller got.
-class _CallableModule(_types.ModuleType):
-    def __call__(self, *args: Any, **kwargs: Any) -> pd.DataFrame:
-        return mdc(*args, **kwargs)
-
-
-_sys.modules[__name__].__class__ = _CallableModule
