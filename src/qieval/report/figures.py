@@ -42,7 +42,7 @@ def category_colour(category: str) -> str:
     return CATEGORY_COLOURS.get(category, GREY)
 
 
-def _new(figsize=(7.5, 3.2)):
+def _new(figsize=(7.5, 3.6)):
     with plt.rc_context(RC):
         fig, ax = plt.subplots(figsize=figsize, layout="constrained")
     return fig, ax
@@ -92,7 +92,7 @@ def run_chart(series: pd.DataFrame, *, centre: float, centre_label: str, cycles:
         ax.set_title(title, loc="left")
         ax.set_ylabel(ylabel)
         ax.xaxis.set_major_formatter(mdates.DateFormatter("%b\n%Y"))
-        ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=4)
     fig.qieval_alt = alt
     return fig
 
