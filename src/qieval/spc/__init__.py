@@ -4,13 +4,6 @@
 from __future__ import annotations
 
 from .mdc import mdc, mdc_icons
+from .qic import qic
 
 __all__ = ["qic", "mdc", "mdc_icons"]
-
-
-def __getattr__(name: str):  # until qic.py lands
-    if name == "qic":
-        import importlib
-
-        return importlib.import_module(f"{__name__}.qic").qic
-    raise AttributeError(name)

@@ -1,0 +1,23 @@
+"""Shared fixtures for the SPC tests: the public reference data sets in /work/shared/reference-data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+REFERENCE_DATA = Path("/work/shared/reference-data")
+
+
+@pytest.fixture(scope="session")
+def ref():
+    """Return a loader ``ref(name, parse_dates=None)`` for a reference CSV (skips if absent)."""
+
+    def load(name: str, parse_dates: list[str] | None = None) -> pd.DataFrame:
+        path = REFERENCE_DATA / name
+        if not path.exists():
+            pytest.skip(f"reference data {path} not available")
+        return pd.read_csv(path, parse_dates=parse_dates)
+
+    return load
