@@ -101,6 +101,24 @@ def test_html_is_self_contained_and_accessible(rendered):
         assert img["src"].startswith("data:image/svg+xml;base64,")
         assert len(img.get("alt", "")) > 40, "chart without a text alternative"
     assert parser.headings[0].startswith("Riverside Medical Centre")
-    for h in ("Aim", "Measures: baseline vs intervention", "Run charts", "PDSA cycles", "Provenance"):
+    for h in ("Aim", "Measures: baseline vs intervention", "Charts: statistical process control",
+              "PDSA cycles", "Provenance"):
         assert h in parser.headings
     assert len(html) < 400_000
+
+
+def test_chart_choice_follows_the_data(rendered):
+    """Register prevalence has denominators (list sizes) far above 1,000 → Laney p′; the process
+    measure has no events at baseline → a run chart (a p chart would have zero-width limits)."""
+    root, _ = rendered
+    sizes = [int(r["list_size"]) for r in csv.DictReader(open(root / "data/deprescribing/sites.csv"))]
+    assert min(sizes) > 1000
+    text = " ".join(_parsed(root).text)
+    assert "Laney p′ chart: large denominators" in text
+    assert "Run chart: no events in the baseline" in text
+
+
+def _parsed(root):
+    parser = _Text()
+    parser.feed((root / "reports/deprescribing/sites/riverside.html").read_text())
+    return parser

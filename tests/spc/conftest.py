@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-REFERENCE_DATA = Path("/work/shared/reference-data")
+REFERENCE_DATA = Path(__file__).resolve().parents[3] / "shared" / "reference-data"
 
 
 @pytest.fixture(scope="session")

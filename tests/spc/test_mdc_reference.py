@@ -25,7 +25,7 @@ import pytest
 
 from qieval.spc.mdc import mdc, mdc_icons
 
-AE = Path("/work/shared/reference-data/NHSRdatasets_ae_attendances_type1_5orgs.csv")
+AE = Path(__file__).resolve().parents[3] / "shared" / "reference-data" / "NHSRdatasets_ae_attendances_type1_5orgs.csv"
 
 RNORM_123 = [
     -0.56047565, -0.23017749, 1.55870831, 0.07050839, 0.12928774, 1.71506499, 0.46091621,

@@ -2,14 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
+from .model import Attribution, fit
 
 __all__ = ["fit", "Attribution"]
-
-
-def __getattr__(name: str) -> Any:  # lazy: importing the package stays cheap
-    if name in ("fit", "Attribution"):
-        from . import model
-
-        return getattr(model, name)
-    raise AttributeError(name)

@@ -97,6 +97,71 @@ def run_chart(series: pd.DataFrame, *, centre: float, centre_label: str, cycles:
     return fig
 
 
+#: Making Data Count point colours (NHSRplotthedots ptd_spc_colours; colour-blind safe pairings
+#: with marker shapes: improvement ▲/▼, concern ◆, common cause ●).
+MDC_COLOURS = {"common_cause": "#7B7D7D", "improvement": "#0072B2", "concern": "#E46C0A",
+               "neutral": "#490092"}
+
+
+def spc_chart(result: pd.DataFrame, *, chart: str, improvement_direction: str, cycles: pd.DataFrame,
+              title: str, ylabel: str, alt: str, target: float | None = None,
+              reference: tuple[float, str] | None = None, baseline_end: pd.Timestamp | None = None,
+              gaps: list | None = None) -> plt.Figure:
+    """Run or control chart drawn from a computed qic() result (columns period, y, cl, lcl, ucl,
+    part, sigma_signal, runs_signal). Limits are drawn per part as steps; 3-sigma signals are
+    coloured improvement (blue ▲) or concern (orange ◆) by the improvement direction; a runs
+    signal makes that part's centre line dashed orange, as in qicharts2."""
+    fig, ax = _new()
+    sign = {"increase": 1, "decrease": -1}.get(improvement_direction, 0)
+    with plt.rc_context(RC):
+        ax.plot(result["period"], result["y"], lw=1.2, color=GREY, zorder=2)
+        for part, g in result.groupby("part", sort=True):
+            runs = bool(g["runs_signal"].any())
+            ax.step(g["period"], g["cl"], where="mid", lw=1.4 if not runs else 1.8,
+                    color=MDC_COLOURS["concern"] if runs else DARK, ls="--" if runs else "-",
+                    label=("centre line (runs signal)" if runs else "centre line") if part == 1 else None)
+            if chart != "run":
+                for col in ("ucl", "lcl"):
+                    ax.step(g["period"], g[col], where="mid", lw=1, color="#768692", ls="-",
+                            label="control limits (3σ)" if part == 1 and col == "ucl" else None)
+        signal = result["sigma_signal"].fillna(False).astype(bool) & result["y"].notna()
+        high = result["y"] > result["cl"]
+        better = (high & (sign > 0)) | (~high & (sign < 0))
+        common = result.loc[~signal & result["y"].notna()]
+        ax.scatter(common["period"], common["y"], s=16, color=MDC_COLOURS["common_cause"], zorder=3,
+                   label="common cause")
+        if sign == 0:
+            neut = result.loc[signal]
+            ax.scatter(neut["period"], neut["y"], s=26, marker="o", color=MDC_COLOURS["neutral"],
+                       zorder=4, label="special cause")
+        else:
+            imp = result.loc[signal & better]
+            con = result.loc[signal & ~better]
+            if len(imp):
+                ax.scatter(imp["period"], imp["y"], s=30, marker="^" if sign > 0 else "v",
+                           color=MDC_COLOURS["improvement"], zorder=4, label="special cause: improvement")
+            if len(con):
+                ax.scatter(con["period"], con["y"], s=30, marker="D", color=MDC_COLOURS["concern"],
+                           zorder=4, label="special cause: concern")
+        for p in gaps or []:
+            ax.axvspan(p - pd.Timedelta(days=14), p + pd.Timedelta(days=14), color="#FFB81C", alpha=0.3, lw=0)
+        if gaps:
+            ax.plot([], [], color="#FFB81C", alpha=0.5, lw=6, label="missing period (not joined)")
+        if target is not None:
+            ax.axhline(target, color=DARK, lw=1, ls=":", label=f"target {target:g}")
+        if reference is not None:
+            ax.axhline(reference[0], color="#768692", lw=1, ls="-.", label=reference[1])
+        if baseline_end is not None:
+            ax.axvspan(result["period"].min(), baseline_end, color="#E8EDEE", zorder=0, lw=0, label="baseline")
+        _mark_cycles(ax, cycles)
+        ax.set_title(title, loc="left")
+        ax.set_ylabel(ylabel)
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%b\n%Y"))
+        ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=4)
+    fig.qieval_alt = alt
+    return fig
+
+
 def figure_svg(fig: plt.Figure) -> str:
     """The figure as deterministic SVG text (no date, fixed ids), then closed."""
     buf = io.StringIO()

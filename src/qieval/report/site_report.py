@@ -18,9 +18,38 @@ from ..config import Measure, display_path
 from ..io.load import ProjectData, load, site_cycles, site_values
 from ..measures.series import measure_series
 from ..measures.summary import compare_periods
+from ..spc.icons import assurance_icon_svg, variation_icon_svg
+from ..spc.measure_chart import MeasureSPC, measure_spc
 from . import figures
 from .html import Html, definition_list, fmt_month, fmt_num, fmt_p, heading, para, table
 from .provenance import provenance
+
+
+CHART_NAMES = {"p": "p", "pp": "Laney p′", "u": "u", "up": "Laney u′", "c": "c", "i": "XmR (I)"}
+
+VARIATION_WORDS = {
+    "common_cause": "common-cause variation", "improvement_high": "special cause: improvement (higher)",
+    "improvement_low": "special cause: improvement (lower)", "concern_high": "special cause: concern (higher)",
+    "concern_low": "special cause: concern (lower)", "neutral_high": "special cause: higher",
+    "neutral_low": "special cause: lower",
+}
+ASSURANCE_WORDS = {"pass": "target consistently met", "fail": "target consistently missed",
+                   "inconsistent": "target may or may not be met (hit and miss)"}
+
+
+def icons_html(spc: MeasureSPC, m: Measure) -> str:
+    """MDC variation and assurance icons (inline SVG with titles) and their meaning in words."""
+    if not spc.variation:
+        return para("Making Data Count icons need at least 12 points.", "notes")
+    out = ['<div class="icons">', variation_icon_svg(spc.variation, m.improvement_direction)]
+    words = VARIATION_WORDS.get(spc.variation, spc.variation)
+    if spc.assurance:
+        out.append(assurance_icon_svg(spc.assurance))
+        words += "; " + ASSURANCE_WORDS.get(spc.assurance, spc.assurance)
+    elif m.target is None:
+        words += "; no target set, so no assurance icon"
+    out.append(f"<span>Variation: {escape(words)}.</span></div>")
+    return "".join(out)
 
 
 @dataclass
@@ -30,6 +59,7 @@ class SiteReport:
     summary: pd.DataFrame
     series: dict[str, pd.DataFrame]
     cycles: pd.DataFrame
+    spc: dict[str, MeasureSPC]
     provenance: dict = field(default_factory=dict)
 
     @property
@@ -104,13 +134,24 @@ class SiteReport:
         return Html(heading("Against the expected prevalence") + "".join(out))
 
     def charts(self) -> Html:
-        parts = [heading("Run charts")]
+        """One SPC (or run) chart per measure with its MDC icons and what it shows in words."""
+        parts = [heading("Charts: statistical process control")]
+        parts.append(para("Limits are calculated from the baseline and extended (frozen); points outside "
+                          "the 3-sigma limits are special causes, coloured blue for improvement and orange "
+                          "for concern; a dashed orange centre line marks non-random runs (Anhøj rules). "
+                          "Icons follow NHS England's Making Data Count (XmR, 2.66 × mean moving range)."))
         for m in self.config.measures:
-            s = self.series.get(m.id)
-            if s is None or s.empty:
+            spc = self.spc.get(m.id)
+            if spc is None:
                 parts.append(para(f"{m.title}: no data for this site."))
                 continue
-            parts.append(figures.figure_html(self._run_chart(m, s)))
+            parts.append(heading(m.title, 3))
+            parts.append(icons_html(spc, m))
+            parts.append(figures.figure_html(self._spc_chart(m, spc)))
+            parts.append(para(spc.reason[0].upper() + spc.reason[1:] + "."))
+            parts.append("<ul>" + "".join(f"<li>{escape(f)}</li>" for f in spc.findings) + "</ul>")
+            if spc.suggestion:
+                parts.append(para(spc.suggestion, "notes"))
         return Html("".join(parts))
 
     def cycles_table(self) -> Html:
@@ -130,22 +171,22 @@ class SiteReport:
                     + f'<p class="ran-at">Report generated {p["ran_at"]}.</p>')
 
     # ---- helpers ---------------------------------------------------------------------------
-    def _run_chart(self, m: Measure, s: pd.DataFrame):
-        base = s.loc[s["phase"] == "baseline", "value"].dropna()
-        centre = float(base.median()) if len(base) else float(s["value"].median())
+    def _spc_chart(self, m: Measure, spc: MeasureSPC):
+        r = spc.result
         d = m.decimals
-        last = s.dropna(subset=["value"]).iloc[-1]
-        gaps = int(s["value"].isna().sum())
-        alt = (f"Run chart of {m.title.lower()} at {self.site.site_name}, monthly from "
-               f"{fmt_month(s['period'].min())} to {fmt_month(s['period'].max())}. Baseline median "
-               f"{fmt_num(centre, d)} {m.label}; latest value {fmt_num(last['value'], d)} {m.label} in "
-               f"{fmt_month(last['period'])}. {len(self.cycles)} PDSA cycles marked."
-               + (f" {gaps} missing period(s) shown as breaks." if gaps else ""))
+        ok = r.dropna(subset=["y"])
+        last = ok.iloc[-1]
+        kind = "Run chart" if spc.chart == "run" else f"{CHART_NAMES.get(spc.chart, spc.chart)} chart"
+        alt = (f"{kind} of {m.title.lower()} at {self.site.site_name}, {fmt_month(r['period'].min())} to "
+               f"{fmt_month(r['period'].max())}. Centre line {fmt_num(float(r['cl'].iloc[0]), d)} {m.label} "
+               f"from the baseline; latest value {fmt_num(last['y'], d)} {m.label} in {fmt_month(last['period'])}. "
+               f"{int(ok['sigma_signal'].sum())} point(s) outside the control limits. "
+               + " ".join(spc.findings) + f" {len(self.cycles)} PDSA cycles marked.")
         ref = (m.reference.value, m.reference.label) if m.reference else None
-        return figures.run_chart(
-            s, centre=centre, centre_label="baseline median", cycles=self.cycles, title=m.title,
-            ylabel=m.label, alt=alt, reference=ref, target=m.target,
-            baseline_end=pd.Timestamp(self.config.baseline.end))
+        return figures.spc_chart(
+            r, chart=spc.chart, improvement_direction=m.improvement_direction, cycles=self.cycles,
+            title=m.title, ylabel=m.label, alt=alt, target=m.target, reference=ref,
+            baseline_end=pd.Timestamp(self.config.baseline.end), gaps=spc.gaps)
 
     def results(self) -> dict:
         """Key results as plain JSON-able data (read by later reports)."""
@@ -155,6 +196,11 @@ class SiteReport:
             "project": self.config.id, "site_id": self.site_id, "site_name": self.site.site_name,
             "list_size": int(self.site.list_size), "pdsa_cycles": int(len(self.cycles)),
             "summary": summary.to_dict(orient="records"),
+            "spc": {k: {"chart": v.chart, "variation": v.variation, "assurance": v.assurance,
+                        "findings": v.findings, "suggestion": v.suggestion,
+                        "sigma_signals": int(v.result["sigma_signal"].sum()),
+                        "runs_signal": bool(v.result["runs_signal"].any())}
+                    for k, v in self.spc.items()},
         }
 
 
@@ -166,7 +212,10 @@ def prepare(params_path: str | Path, site_id: str, output_dir: str | Path | None
     values = site_values(data, site_id)
     summary = compare_periods(values, data.config)
     series = {m.id: measure_series(values, data.config, m) for m in data.config.measures}
-    report = SiteReport(data, site_id, summary, series, site_cycles(data, site_id),
+    cycles = site_cycles(data, site_id)
+    spc = {m.id: measure_spc(series[m.id], m, cycles) for m in data.config.measures
+           if not series[m.id].empty}
+    report = SiteReport(data, site_id, summary, series, cycles, spc,
                         provenance(data.files, data.config.params_path, data.config.root))
     if output_dir is not None:
         out = Path(output_dir)

@@ -1,0 +1,137 @@
+"""Which intervention categories can the data separate? Checked before any fitting.
+
+A category is reported as *not separable* (no estimate, reason in words) when
+
+* it has fewer than ``min_points`` (default 8) months with its step on at every site: too short a
+  post-period to estimate a change (Penfold & Zhang 2013; Turner et al. 2021 discuss what short
+  segments can and cannot show), or
+* its columns are linearly dependent on the other columns of the design given the fixed effects
+  (checked with the numerical rank of the column-scaled design): e.g. two categories introduced in
+  the same month at every site have identical indicators, or a category introduced in the same month
+  at every site is indistinguishable from the calendar-month effects.
+
+Categories whose indicators are identical form a *collinear group*; the group is refitted as one joint
+term (named ``"a + b"``) when that term is itself identified, so their combined change is still
+reported in the note.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .design import Design
+
+
+GROUP_TAIL = "; the data cannot separate them."
+
+
+@dataclass
+class Verdict:
+    """Outcome of the identifiability check."""
+
+    separable: dict[str, bool]
+    reasons: dict[str, str]
+    groups: list[list[str]] = field(default_factory=list)  # collinear groups refitted jointly
+
+
+def rank(X: np.ndarray) -> int:
+    """Numerical rank of ``X`` after scaling each column to unit length (scale-free tolerance)."""
+    if X.shape[1] == 0:
+        return 0
+    norms = np.linalg.norm(X, axis=0)
+    norms[norms == 0] = 1.0
+    return int(np.linalg.matrix_rank(X / norms, tol=1e-8 * max(X.shape)))
+
+
+def adds_rank(base: np.ndarray, extra: np.ndarray) -> bool:
+    """True if every column of ``extra`` is linearly independent of ``base`` and of each other."""
+    return rank(np.column_stack([base, extra])) - rank(base) == extra.shape[1]
+
+
+def _on_months(starts: pd.DataFrame, category: str) -> str:
+    g = starts[starts["category"] == category].sort_values("site_id")
+    return ", ".join(f"{pd.Timestamp(p):%Y-%m} at {s}" for s, p in zip(g["site_id"], g["on_period"]))
+
+
+def _join(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def points_after(data: pd.DataFrame, design: Design) -> dict[str, int]:
+    """Most months with the category's step on at any one site."""
+    out = {}
+    for cat, cols in design.terms.items():
+        on = design.X[cols[0]] > 0
+        out[cat] = int(on.groupby(data["site_id"]).sum().max()) if len(on) else 0
+    return out
+
+
+def points_before(data: pd.DataFrame, design: Design) -> dict[str, int]:
+    """Most months before the category's step switched on at any site where it switched on."""
+    out = {}
+    for cat, cols in design.terms.items():
+        on = design.X[cols[0]] > 0
+        started = on.groupby(data["site_id"]).transform("any")
+        off = (~on & started).groupby(data["site_id"]).sum()
+        out[cat] = int(off.max()) if len(off) else 0
+    return out
+
+
+def check(data: pd.DataFrame, design: Design, starts: pd.DataFrame, min_points: int = 8) -> Verdict:
+    """Decide which categories are separable; see the module docstring for the rules."""
+    cats = list(design.terms)
+    separable = {c: True for c in cats}
+    reasons: dict[str, str] = {}
+    after = points_after(data, design)
+    before = points_before(data, design)
+    for c in cats:
+        if after[c] < min_points:
+            separable[c] = False
+            reasons[c] = (f"{c} has only {after[c]} month(s) after its start ({_on_months(starts, c)}); "
+                          f"at least {min_points} are needed to estimate a change, so it is not estimated.")
+        elif before[c] == 0:
+            separable[c] = False
+            reasons[c] = (f"{c} was in place from the first month of data at every site, so there is no "
+                          "before period to compare with.")
+    N = design.X[design.nuisance].to_numpy(float)
+    cand = [c for c in cats if separable[c]]
+
+    def cols(cs: list[str]) -> np.ndarray:
+        names = [n for c in cs for n in design.terms[c]]
+        return design.X[names].to_numpy(float) if names else np.zeros((len(design.X), 0))
+
+    dependent = [c for c in cand if not adds_rank(np.column_stack([N, cols([o for o in cand if o != c])]), cols([c]))]
+    # group dependent categories with identical step indicators
+    groups: list[list[str]] = []
+    for c in dependent:
+        for g in groups:
+            if np.array_equal(design.X[c].to_numpy(), design.X[g[0]].to_numpy()):
+                g.append(c)
+                break
+        else:
+            groups.append([c])
+    joint: list[list[str]] = []
+    for g in groups:
+        for c in g:
+            separable[c] = False
+        if len(g) > 1:
+            when = _on_months(starts, g[0])
+            reasons_g = f"{_join(g)} started in the same month at every site ({when})" + GROUP_TAIL
+            joint.append(g)
+            for c in g:
+                reasons[c] = reasons_g
+        else:
+            c = g[0]
+            same_month = starts.loc[starts["category"] == c, "on_period"].nunique() == 1
+            if design.time_effects == "calendar" and same_month:
+                reasons[c] = (f"{c} started in the same month at every site where it ran ({_on_months(starts, c)}), "
+                              "so its change cannot be told apart from the calendar-month effects; "
+                              "it is not estimated.")
+            else:
+                reasons[c] = (f"{c}'s indicator is a combination of the other terms in the model "
+                              f"(starts: {_on_months(starts, c)}), so its change cannot be separated; "
+                              "it is not estimated.")
+    return Verdict(separable=separable, reasons=reasons, groups=joint)

@@ -1,0 +1,40 @@
+"""Small inference helpers: t-based Wald intervals and Holm's step-down adjustment."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+
+def holm(p_values: np.ndarray | list[float]) -> np.ndarray:
+    """Holm (1979) step-down adjusted p-values; NaN entries are ignored and stay NaN.
+
+    Sort the m p-values ascending, multiply the i-th smallest (i = 1..m) by (m - i + 1), take the
+    running maximum so the adjusted values keep the order, and cap at 1.
+    """
+    p = np.asarray(p_values, dtype=float)
+    out = np.full_like(p, np.nan)
+    ok = np.flatnonzero(~np.isnan(p))
+    m = len(ok)
+    if m == 0:
+        return out
+    order = ok[np.argsort(p[ok], kind="stable")]
+    adj = np.maximum.accumulate((m - np.arange(m)) * p[order])
+    out[order] = np.minimum(adj, 1.0)
+    return out
+
+
+def t_interval(estimate: float, se: float, df: float, level: float = 0.95) -> tuple[float, float, float]:
+    """Two-sided Wald interval and p-value with a t reference distribution on ``df`` residual df.
+
+    With ``df=inf`` it is the normal (z) interval.
+    """
+    q = stats.t.ppf(0.5 + level / 2, df) if np.isfinite(df) else stats.norm.ppf(0.5 + level / 2)
+    tval = estimate / se
+    p = 2 * (stats.t.sf(abs(tval), df) if np.isfinite(df) else stats.norm.sf(abs(tval)))
+    return estimate - q * se, estimate + q * se, p
+
+
+def t_quantile(df: float, level: float = 0.95) -> float:
+    """Two-sided critical value (t on ``df``, or z when ``df`` is infinite)."""
+    return float(stats.t.ppf(0.5 + level / 2, df) if np.isfinite(df) else stats.norm.ppf(0.5 + level / 2))

@@ -1,0 +1,203 @@
+"""The SPC analysis of one measure at one site (or the network): choose the chart, place the
+phases, run :func:`qic` and :func:`mdc`, and say in words what the chart shows. No plotting.
+
+Chart choice (NHS Improvement "Making Data Count"; Provost & Murray, *The Health Care Data Guide*,
+2011, ch. 5–6; Laney 2002 for P′/U′):
+
+- fewer than :data:`MIN_BASELINE_POINTS` useful baseline points → run chart (median, Anhøj rules);
+- percent → p chart, or Laney p′ when the mean denominator is at least
+  :data:`LANEY_MIN_DENOMINATOR` (large subgroups make p-chart limits too narrow: overdispersion);
+- rate → u chart (u′ for large denominators); count → c chart; continuous → XmR (I chart);
+- a baseline with no events at all (centre line 0) gives zero-width limits, so a run chart is used.
+
+Phases: limits are frozen on the baseline (qicharts2 ``freeze``); a measure may ask for limits to
+be recalculated at given months or at the first PDSA cycle of a category (``recalculate_at``) —
+each later phase then gets its own limits, while the first phase keeps the baseline freeze (the
+references cannot combine freeze with parts). A recalculation is only ever *suggested* from the
+data, never made automatically.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..config import Measure
+from .mdc import mdc, mdc_icons
+from .qic import qic
+
+MIN_BASELINE_POINTS = 12
+LANEY_MIN_DENOMINATOR = 1000
+MDC_MIN_POINTS = 12
+
+
+@dataclass
+class MeasureSPC:
+    """Computed SPC result for one series.
+
+    ``result``: qic() columns plus ``period`` and ``phase_start`` (True at the first point of a
+    recalculated phase); ``icons``: ``variation``, ``assurance`` (MDC); ``mdc``: the mdc() frame.
+    """
+
+    measure_id: str
+    chart: str
+    reason: str
+    result: pd.DataFrame
+    mdc: pd.DataFrame | None
+    variation: str = ""
+    assurance: str = ""
+    gaps: list[pd.Timestamp] = field(default_factory=list)
+    phase_starts: list[pd.Timestamp] = field(default_factory=list)
+    findings: list[str] = field(default_factory=list)
+    suggestion: str = ""
+
+
+def recalculation_months(measure: Measure, cycles: pd.DataFrame) -> list[pd.Timestamp]:
+    """Months at which the measure's params ask for limits to be recalculated."""
+    out = []
+    for item in measure.recalculate_at or []:
+        if isinstance(item, dict):
+            starts = cycles.loc[cycles["category"] == item["first_cycle"], "start"]
+            if len(starts):
+                out.append(starts.min().to_period("M").to_timestamp())
+        else:
+            out.append(pd.Timestamp(str(item)[:7] + "-01"))
+    return sorted(set(out))
+
+
+def choose_chart(measure: Measure, series: pd.DataFrame) -> tuple[str, str]:
+    """Chart type and the reason in words (see module docstring)."""
+    if measure.chart:
+        return measure.chart, "chart set in the params"
+    base = series.loc[series["phase"] == "baseline"].dropna(subset=["value"])
+    if len(base) < MIN_BASELINE_POINTS:
+        return "run", (f"run chart: {len(base)} baseline points, fewer than the "
+                       f"{MIN_BASELINE_POINTS} needed for control limits")
+    if measure.unit in ("percent", "rate") and base["numerator"].sum() == 0:
+        return "run", "run chart: no events in the baseline, so control limits would have zero width"
+    if measure.unit == "continuous":
+        return "i", "XmR (I) chart for a continuous measure"
+    if measure.unit == "count":
+        return "c", "c chart for counts per period"
+    large = series["denominator"].mean() >= LANEY_MIN_DENOMINATOR
+    if measure.unit == "percent":
+        return ("pp", "Laney p′ chart: large denominators (mean ≥ 1,000) over-disperse a p chart") if large \
+            else ("p", "p chart for a proportion")
+    return ("up", "Laney u′ chart: large denominators (mean ≥ 1,000)") if large \
+        else ("u", "u chart for a rate")
+
+
+def _qic_phases(series: pd.DataFrame, measure: Measure, chart: str, n_base: int,
+                starts: list[pd.Timestamp]) -> pd.DataFrame:
+    """qic() on the first phase with the baseline frozen, then each recalculated phase alone."""
+    y, n = ("value", None) if measure.unit in ("continuous", "count") else ("numerator", "denominator")
+    if measure.unit == "count":
+        y = "numerator"
+    mult = measure.multiplier if measure.unit in ("percent", "rate") else 1
+    edges = [series["period"].min(), *[s for s in starts if s > series["period"].min()], None]
+    frames = []
+    for k in range(len(edges) - 1):
+        sel = series["period"] >= edges[k]
+        if edges[k + 1] is not None:
+            sel &= series["period"] < edges[k + 1]
+        chunk = series.loc[sel]
+        if chunk.empty:
+            continue
+        freeze = n_base if k == 0 and 0 < n_base < len(chunk) else None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            r = qic(chunk, "period", y, n, chart=chart, freeze=freeze, multiply=mult,
+                    target=measure.target)
+        frames.append(r.assign(part=k + 1, phase_start=[True] + [False] * (len(r) - 1)))
+    out = pd.concat(frames, ignore_index=True)
+    return out.assign(period=out["x"])
+
+
+def _mdc(series: pd.DataFrame, measure: Measure, n_base: int, starts: list[pd.Timestamp]):
+    ok = series.dropna(subset=["value"])
+    if len(ok) < MDC_MIN_POINTS:
+        return None, "", ""
+    fix = n_base if n_base >= 12 and not starts else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = mdc(ok, "value", "period", rebase=[s for s in starts if s > ok["period"].min()] or None,
+                     fix_after_n_points=fix, improvement_direction=measure.improvement_direction,
+                     target=measure.target, screen_outliers=True)
+    icons = mdc_icons(result).iloc[0]
+    return result, str(icons["variation"]), str(icons["assurance"])
+
+
+def _findings(r: pd.DataFrame, measure: Measure, chart: str) -> list[str]:
+    """Plain sentences on what the chart shows (signals per phase)."""
+    out = []
+    sign = {"increase": 1, "decrease": -1}.get(measure.improvement_direction, 0)
+    n_parts = r["part"].nunique()
+    for part, g in r.groupby("part"):
+        label = ("the series (centre line from the baseline)" if n_parts == 1
+                 else "phase 1 (centre line from the baseline)" if part == 1 else f"phase {part}")
+        if g["runs_signal"].any():
+            out.append(f"Non-random variation in the {label}: longest run {int(g['longest_run'].iloc[0])} "
+                       f"(signal above {int(g['longest_run_max'].iloc[0])}) or crossings "
+                       f"{int(g['n_crossings'].iloc[0])} (signal below {int(g['n_crossings_min'].iloc[0])}), "
+                       "Anhøj rules: a shift in the process.")
+        if chart != "run":
+            sig = g.loc[g["sigma_signal"]]
+            if len(sig):
+                above = int((sig["y"] > sig["cl"]).sum())
+                below = len(sig) - above
+                words = []
+                for k, side, better in ((above, "above the upper", sign > 0), (below, "below the lower", sign < 0)):
+                    if k:
+                        kind = "" if sign == 0 else (" (improvement)" if better else " (concern)")
+                        words.append(f"{k} point(s) {side} limit{kind}")
+                out.append(f"In {label}: " + "; ".join(words) + ".")
+    if not out:
+        out.append("Common-cause variation only: no signal of a change by the Anhøj or 3-sigma rules.")
+    return out
+
+
+def measure_spc(series: pd.DataFrame, measure: Measure, cycles: pd.DataFrame) -> MeasureSPC:
+    """Full SPC analysis of one site's (or the network's) series of one measure.
+
+    ``series``: columns period, numerator, denominator, value (in the measure's unit), phase — as
+    made by :func:`qieval.measures.series.measure_series` (missing periods present as NaN rows).
+    """
+    series = series.sort_values("period").reset_index(drop=True)
+    chart, reason = choose_chart(measure, series)
+    n_base = int((series["phase"] == "baseline").sum())
+    starts = recalculation_months(measure, cycles)
+    result = _qic_phases(series, measure, chart, n_base, starts)
+    mdc_result, variation, assurance = _mdc(series, measure, n_base, starts)
+    gaps = list(series.loc[series["value"].isna(), "period"])
+    out = MeasureSPC(measure.id, chart, reason, result, mdc_result, variation, assurance, gaps,
+                     [s for s in starts if s > series["period"].min()], _findings(result, measure, chart))
+    intervention = result.loc[series["phase"].to_numpy() == "intervention"] if len(result) == len(series) else result
+    if not starts and result.loc[result["part"] == 1, "runs_signal"].any() and len(intervention):
+        first_cycle = cycles["start"].min() if len(cycles) else None
+        when = f" from {first_cycle:%b %Y} (the first PDSA cycle)" if first_cycle is not None else ""
+        out.suggestion = (f"The process appears to have shifted. If the change is to be kept, consider "
+                          f"recalculating the limits{when}: add `recalculate_at` to this measure in the params. "
+                          "qieval never recalculates limits automatically.")
+    if gaps:
+        out.findings.append(f"{len(gaps)} missing period(s) ({', '.join(f'{g:%b %Y}' for g in gaps)}) are "
+                            "shown as breaks; lines are not joined across them.")
+    return out
+
+
+def icon_summary(results: list[tuple[str, Measure, MeasureSPC]]) -> pd.DataFrame:
+    """Tidy table of many series: site_id, measure_id, title, chart, variation, assurance,
+    latest_period, latest_value, target (for the icon matrix boards read)."""
+    rows = []
+    for site_id, m, spc in results:
+        ok = spc.result.dropna(subset=["y"])
+        rows.append({
+            "site_id": site_id, "measure_id": m.id, "title": m.title, "chart": spc.chart,
+            "variation": spc.variation, "assurance": spc.assurance,
+            "latest_period": ok["period"].iloc[-1] if len(ok) else pd.NaT,
+            "latest_value": float(ok["y"].iloc[-1]) if len(ok) else np.nan,
+            "target": m.target, "improvement_direction": m.improvement_direction,
+        })
+    return pd.DataFrame(rows)
