@@ -119,7 +119,8 @@ def check(data: pd.DataFrame, design: Design, starts: pd.DataFrame, min_points: 
             separable[c] = False
         if len(g) > 1:
             when = _on_months(starts, g[0])
-            reasons_g = f"{_join(g)} started in the same month at every site ({when})" + GROUP_TAIL
+            where = "at every site" if starts["site_id"].nunique() > 1 else "at this site"
+            reasons_g = f"{_join(g)} started in the same month {where} ({when})" + GROUP_TAIL
             joint.append(g)
             for c in g:
                 reasons[c] = reasons_g

@@ -162,6 +162,79 @@ def spc_chart(result: pd.DataFrame, *, chart: str, improvement_direction: str, c
     return fig
 
 
+def forest_plot(effects: pd.DataFrame, *, unit: str, title: str, alt: str) -> plt.Figure:
+    """Effects by category as points with interval bars (columns category, abs_change, abs_low,
+    abs_high, separable); categories that cannot be separated are listed, not plotted."""
+    est = effects.loc[effects["separable"].astype(bool) & effects["abs_change"].notna()]
+    fig, ax = _new((7.5, 0.55 * max(len(effects), 2) + 1.2))
+    with plt.rc_context(RC):
+        y = np.arange(len(effects))[::-1]
+        labels = []
+        for yi, row in zip(y, effects.itertuples(index=False)):
+            ok = bool(row.separable) and pd.notna(row.abs_change)
+            labels.append(row.category if ok else f"{row.category} (cannot be separated)")
+            if ok:
+                colour = category_colour(str(row.category).split(":")[0])
+                ax.errorbar(row.abs_change, yi, xerr=[[row.abs_change - row.abs_low], [row.abs_high - row.abs_change]],
+                            fmt="s", color=colour, ms=6, capsize=3, lw=1.5)
+        ax.axvline(0, color=GREY, lw=1)
+        ax.set_yticks(y, labels)
+        ax.set_xlabel(f"change associated with the category ({unit}), 95% CI")
+        ax.set_title(title, loc="left")
+        if est.empty:
+            ax.text(0.5, 0.5, "no category could be estimated separately", transform=ax.transAxes,
+                    ha="center", va="center", color=DARK)
+    fig.qieval_alt = alt
+    return fig
+
+
+def counterfactual_chart(cf: pd.DataFrame, *, scale: float, ylabel: str, title: str, alt: str,
+                         cycles: pd.DataFrame) -> plt.Figure:
+    """Observed, fitted and counterfactual ('no change') series with the counterfactual's interval
+    (columns period, observed, fitted, counterfactual, counterfactual_low, counterfactual_high)."""
+    fig, ax = _new()
+    with plt.rc_context(RC):
+        ax.fill_between(cf["period"], cf["counterfactual_low"] * scale, cf["counterfactual_high"] * scale,
+                        color="#E46C0A", alpha=0.15, lw=0, label="counterfactual 95% CI")
+        ax.plot(cf["period"], cf["counterfactual"] * scale, color="#E46C0A", ls="--", lw=1.5,
+                label="counterfactual (no changes)")
+        ax.plot(cf["period"], cf["fitted"] * scale, color=NHS_BLUE, lw=1.5, label="model")
+        ax.scatter(cf["period"], cf["observed"] * scale, s=14, color=DARK, zorder=3, label="observed")
+        _mark_cycles(ax, cycles)
+        ax.set_title(title, loc="left")
+        ax.set_ylabel(ylabel)
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%b\n%Y"))
+        ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=4)
+    fig.qieval_alt = alt
+    return fig
+
+
+def funnel_plot(result: pd.DataFrame, *, title: str, ylabel: str, alt: str) -> plt.Figure:
+    """Funnel plot from a categorical qic() result (x = site, n = denominator): each site's value
+    against its denominator with the 95% and 99.8% (3σ) limits around the network centre line."""
+    r = result.sort_values("n")
+    fig, ax = _new((7.5, 3.4))
+    with plt.rc_context(RC):
+        ax.plot(r["n"], r["cl"], color=DARK, lw=1.2, label="network centre line")
+        ax.plot(r["n"], r["ucl"], color="#768692", lw=1, label="3σ limits")
+        ax.plot(r["n"], r["lcl"], color="#768692", lw=1)
+        ax.plot(r["n"], r["ucl_95"], color="#768692", lw=1, ls=":", label="2σ limits")
+        ax.plot(r["n"], r["lcl_95"], color="#768692", lw=1, ls=":")
+        out = r["sigma_signal"].astype(bool)
+        ax.scatter(r.loc[~out, "n"], r.loc[~out, "y"], color=MDC_COLOURS["common_cause"], s=28, zorder=3,
+                   label="within limits")
+        ax.scatter(r.loc[out, "n"], r.loc[out, "y"], color=MDC_COLOURS["concern"], marker="D", s=32,
+                   zorder=3, label="outside 3σ limits")
+        for row in r.itertuples(index=False):
+            ax.annotate(str(row.x), (row.n, row.y), xytext=(4, 3), textcoords="offset points", fontsize=7)
+        ax.set_xlabel("denominator")
+        ax.set_ylabel(ylabel)
+        ax.set_title(title, loc="left")
+        ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=4)
+    fig.qieval_alt = alt
+    return fig
+
+
 def figure_svg(fig: plt.Figure) -> str:
     """The figure as deterministic SVG text (no date, fixed ids), then closed."""
     buf = io.StringIO()

@@ -20,7 +20,7 @@ from ..measures.series import measure_series
 from ..measures.summary import compare_periods
 from ..spc.icons import assurance_icon_svg, variation_icon_svg
 from ..spc.measure_chart import MeasureSPC, measure_spc
-from . import figures
+from . import attribution_section, figures
 from .html import Html, definition_list, fmt_month, fmt_num, fmt_p, heading, para, table
 from .provenance import provenance
 
@@ -52,6 +52,44 @@ def icons_html(spc: MeasureSPC, m: Measure) -> str:
     return "".join(out)
 
 
+def measures_table_html(summary: pd.DataFrame, config, title: str = "Measures: baseline vs intervention") -> Html:
+    """Baseline vs intervention table of every measure (one row per measure of ``summary``)."""
+    rows = []
+    for r in summary.itertuples(index=False):
+        m = config.measure(r.measure_id)
+        d = m.decimals
+        unit = "pp" if m.unit == "percent" else ""
+        rate = lambda v, lo, hi: f"{fmt_num(v, d)} ({fmt_num(lo, d)} to {fmt_num(hi, d)})"  # noqa: E731
+        rows.append([
+            m.title, m.type, m.label,
+            rate(r.baseline_rate, r.baseline_low, r.baseline_high),
+            rate(r.intervention_rate, r.intervention_low, r.intervention_high),
+            f"{fmt_num(r.abs_change, d)}{unit} ({fmt_num(r.abs_low, d)} to {fmt_num(r.abs_high, d)})",
+            "–" if pd.isna(r.rel_change) else f"{r.rel_change * 100:+.0f}%",
+            f"{r.test}, {fmt_p(r.p_value)}" if isinstance(r.test, str) else "–",
+        ])
+    notes = [f"{config.measure(r.measure_id).title}: {r.note}" for r in summary.itertuples()
+             if isinstance(r.note, str) and r.note]
+    header = ["Measure", "Type", "Unit", "Baseline (95% CI)", "Intervention (95% CI)",
+              "Absolute change (95% CI)", "Relative change", "Test"]
+    caption = ("Baseline vs intervention period. Proportions pooled over months with Wilson 95% "
+               "intervals (Newcombe interval for the difference); rates with exact Poisson intervals; "
+               "continuous measures as the mean of monthly values (Welch).")
+    out = heading(title) + table(header, rows, caption)
+    if notes:
+        out += "<ul class='notes'>" + "".join(f"<li>{escape(n)}</li>" for n in notes) + "</ul>"
+    return Html(out)
+
+
+def provenance_html(p: dict) -> Html:
+    """Input hashes, versions, commit and time of the run."""
+    rows = [[f, h] for f, h in p["inputs"].items()]
+    versions = ", ".join(f"{k} {v}" for k, v in p["versions"].items())
+    return Html(heading("Provenance") + table(["Input file", "SHA-256"], rows, row_header=True)
+                + para(f"qieval commit {p['git_commit']}; {versions}.")
+                + f'<p class="ran-at">Report generated {p["ran_at"]}.</p>')
+
+
 @dataclass
 class SiteReport:
     data: ProjectData
@@ -61,6 +99,7 @@ class SiteReport:
     cycles: pd.DataFrame
     spc: dict[str, MeasureSPC]
     provenance: dict = field(default_factory=dict)
+    attributions: dict = field(default_factory=dict)
 
     @property
     def config(self):
@@ -91,31 +130,7 @@ class SiteReport:
             [("What", a.what), ("How much", a.how_much), ("By when", fmt_month(pd.Timestamp(a.by_when)))]))
 
     def measures_table(self) -> Html:
-        rows = []
-        for r in self.summary.itertuples(index=False):
-            m = self.config.measure(r.measure_id)
-            d = m.decimals
-            unit = "pp" if m.unit == "percent" else ""
-            rate = lambda v, lo, hi: f"{fmt_num(v, d)} ({fmt_num(lo, d)} to {fmt_num(hi, d)})"  # noqa: E731
-            rows.append([
-                m.title, m.type, m.label,
-                rate(r.baseline_rate, r.baseline_low, r.baseline_high),
-                rate(r.intervention_rate, r.intervention_low, r.intervention_high),
-                f"{fmt_num(r.abs_change, d)}{unit} ({fmt_num(r.abs_low, d)} to {fmt_num(r.abs_high, d)})",
-                "–" if pd.isna(r.rel_change) else f"{r.rel_change * 100:+.0f}%",
-                f"{r.test}, {fmt_p(r.p_value)}" if isinstance(r.test, str) else "–",
-            ])
-        notes = [f"{self.config.measure(r.measure_id).title}: {r.note}" for r in self.summary.itertuples()
-                 if isinstance(r.note, str) and r.note]
-        header = ["Measure", "Type", "Unit", "Baseline (95% CI)", "Intervention (95% CI)",
-                  "Absolute change (95% CI)", "Relative change", "Test"]
-        caption = ("Baseline vs intervention period. Proportions pooled over months with Wilson 95% "
-                   "intervals (Newcombe interval for the difference); rates with exact Poisson intervals; "
-                   "continuous measures as the mean of monthly values (Welch).")
-        out = heading("Measures: baseline vs intervention") + table(header, rows, caption)
-        if notes:
-            out += "<ul class='notes'>" + "".join(f"<li>{escape(n)}</li>" for n in notes) + "</ul>"
-        return Html(out)
+        return measures_table_html(self.summary, self.config)
 
     def prevalence(self) -> Html:
         """Measures with a reference value (e.g. register prevalence vs the expected 1%)."""
@@ -154,6 +169,16 @@ class SiteReport:
                 parts.append(para(spc.suggestion, "notes"))
         return Html("".join(parts))
 
+    def attribution(self) -> Html:
+        """What each PDSA category is associated with, per measure (segmented regression)."""
+        parts = [heading("Attribution: what each kind of change was associated with"), attribution_section.intro()]
+        for m in self.config.measures:
+            result = attribution_section.fit_measure(site_values(self.data, self.site_id), self.cycles, m)
+            self.attributions[m.id] = result
+            parts.append(attribution_section.section(result, m, self.cycles, self.site.site_name,
+                                                     f"attribution-{m.id}"))
+        return Html("".join(parts))
+
     def cycles_table(self) -> Html:
         rows = [[c.cycle_id, c.site_id, c.start.strftime("%Y-%m-%d"),
                  "" if pd.isna(c.end) else c.end.strftime("%Y-%m-%d"), c.category, c.change_idea, c.study, c.act]
@@ -163,12 +188,7 @@ class SiteReport:
             f"{len(rows)} PDSA cycles at this site (including network-wide cycles)"))
 
     def provenance_block(self) -> Html:
-        p = self.provenance
-        rows = [[f, h] for f, h in p["inputs"].items()]
-        versions = ", ".join(f"{k} {v}" for k, v in p["versions"].items())
-        return Html(heading("Provenance") + table(["Input file", "SHA-256"], rows, row_header=True)
-                    + para(f"qieval commit {p['git_commit']}; {versions}.")
-                    + f'<p class="ran-at">Report generated {p["ran_at"]}.</p>')
+        return provenance_html(self.provenance)
 
     # ---- helpers ---------------------------------------------------------------------------
     def _spc_chart(self, m: Measure, spc: MeasureSPC):

@@ -120,7 +120,10 @@ def _mdc(series: pd.DataFrame, measure: Measure, n_base: int, starts: list[pd.Ti
     ok = series.dropna(subset=["value"])
     if len(ok) < MDC_MIN_POINTS:
         return None, "", ""
-    fix = n_base if n_base >= 12 and not starts else None
+    # Limits fixed on the baseline, unless the baseline never varies (e.g. 0% every month), which
+    # would give zero-width or undefined limits: then the whole series sets them.
+    varied = ok.loc[ok["phase"] == "baseline", "value"].nunique() > 1
+    fix = n_base if n_base >= 12 and not starts and varied else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = mdc(ok, "value", "period", rebase=[s for s in starts if s > ok["period"].min()] or None,

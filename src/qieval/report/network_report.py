@@ -1,0 +1,218 @@
+"""The network-level report: every site of a project pooled.
+
+Four practices with staggered starts can separate what one practice cannot, so attribution here
+uses all sites (site and calendar-month fixed effects). The report also compares sites on each
+measure (funnel plots) and shows the icon matrix boards read (site × measure: MDC variation and
+assurance, latest value, target).
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass, field
+from html import escape
+from pathlib import Path
+
+import pandas as pd
+
+from ..config import Measure
+from ..io.load import ProjectData, load, site_cycles, site_values
+from ..measures.series import measure_series, pooled_values
+from ..measures.summary import compare_periods
+from ..spc.icons import assurance_icon_svg, variation_icon_svg
+from ..spc.measure_chart import MeasureSPC, icon_summary, measure_spc
+from ..spc.qic import qic
+from . import attribution_section, figures
+from .html import Html, definition_list, fmt_month, fmt_num, heading, para, table
+from .provenance import provenance
+from .site_report import ASSURANCE_WORDS, VARIATION_WORDS, icons_html, measures_table_html, provenance_html
+
+
+@dataclass
+class NetworkReport:
+    data: ProjectData
+    pooled: pd.DataFrame
+    summary: pd.DataFrame
+    spc: dict[str, MeasureSPC]
+    site_spc: list[tuple[str, Measure, MeasureSPC]]
+    provenance: dict = field(default_factory=dict)
+    attributions: dict = field(default_factory=dict)
+    output_dir: Path | None = None
+
+    @property
+    def config(self):
+        return self.data.config
+
+    def title(self) -> Html:
+        c, s = self.config, self.data.sites
+        periods = self.data.measure_values["period"]
+        items = [
+            ("Project", c.title), ("Network", c.network or ", ".join(sorted(set(s["network"])))),
+            ("Sites", f"{len(s)} ({', '.join(s['site_name'])})"),
+            ("Registered patients", f"{int(s['list_size'].sum()):,}"),
+            ("PDSA cycles", f"{len(self.data.pdsa_cycles)} from {fmt_month(self.data.pdsa_cycles['start'].min())} "
+                            f"to {fmt_month(self.data.pdsa_cycles['end'].max())}"),
+            ("Baseline", f"{fmt_month(c.baseline.start)} to {fmt_month(c.baseline.end)}"),
+            ("Intervention", f"{fmt_month(c.intervention.start)} to {fmt_month(c.intervention.end)}"),
+            ("Data", f"{fmt_month(periods.min())} to {fmt_month(periods.max())}; {c.data.provenance}"),
+        ]
+        links = " · ".join(f'<a href="sites/{escape(x)}.html">{escape(n)}</a>'
+                           for x, n in zip(s["site_id"], s["site_name"]))
+        return Html(f"<header><h1>{escape(c.title)}: network report</h1>" + definition_list(items)
+                    + f"<p>Site reports: {links}</p></header>")
+
+    def aim(self) -> Html:
+        a = self.config.aim
+        return Html(heading("Aim") + f'<blockquote class="aim">{escape(a.statement)}</blockquote>')
+
+    def measures_table(self) -> Html:
+        return measures_table_html(self.summary, self.config,
+                                   "Measures: baseline vs intervention (all sites pooled)")
+
+    def icon_matrix(self) -> Html:
+        """Site × measure: MDC variation and assurance icons with the latest value and target."""
+        tidy = icon_summary(self.site_spc)
+        measures = self.config.measures
+        names = dict(zip(self.data.sites["site_id"], self.data.sites["site_name"]))
+        out = ['<table class="qi-table icon-matrix"><caption>Making Data Count summary: variation and '
+               'assurance icons for each site and measure, with the latest value (and target)</caption>'
+               '<thead><tr><th scope="col">Site</th>'
+               + "".join(f'<th scope="col">{escape(m.title)}</th>' for m in measures) + "</tr></thead><tbody>"]
+        for site_id in self.config.sites:
+            out.append(f'<tr><th scope="row"><a href="sites/{escape(site_id)}.html">{escape(names[site_id])}</a></th>')
+            for m in measures:
+                row = tidy.loc[(tidy["site_id"] == site_id) & (tidy["measure_id"] == m.id)]
+                if row.empty or not row["variation"].iloc[0]:
+                    out.append("<td>–</td>")
+                    continue
+                r = row.iloc[0]
+                icons = variation_icon_svg(r["variation"], m.improvement_direction)
+                if r["assurance"]:
+                    icons += assurance_icon_svg(r["assurance"])
+                words = VARIATION_WORDS.get(r["variation"], r["variation"])
+                if r["assurance"]:
+                    words += "; " + ASSURANCE_WORDS.get(r["assurance"], r["assurance"])
+                target = "" if pd.isna(r["target"]) else f" (target {fmt_num(r['target'], m.decimals)})"
+                out.append(f'<td><div class="icons">{icons}</div>{fmt_num(r["latest_value"], m.decimals)} '
+                           f'{escape(m.label)} in {fmt_month(r["latest_period"])}{escape(target)}'
+                           f'<br><span class="notes">{escape(words)}</span></td>')
+            out.append("</tr>")
+        out.append("</tbody></table>")
+        return Html(heading("Icon matrix") + "".join(out))
+
+    def charts(self) -> Html:
+        parts = [heading("Network charts: statistical process control"),
+                 para("Network totals per month (numerators and denominators summed over the sites; "
+                      "continuous measures averaged). Limits from the baseline.")]
+        cycles = self.data.pdsa_cycles
+        for m in self.config.measures:
+            spc = self.spc.get(m.id)
+            if spc is None:
+                continue
+            parts.append(heading(m.title, 3))
+            parts.append(icons_html(spc, m))
+            r = spc.result.dropna(subset=["y"])
+            alt = (f"{spc.chart} chart of {m.title.lower()}, all sites pooled, {fmt_month(r['period'].min())} to "
+                   f"{fmt_month(r['period'].max())}; latest {fmt_num(r['y'].iloc[-1], m.decimals)} {m.label}. "
+                   + " ".join(spc.findings))
+            ref = (m.reference.value, m.reference.label) if m.reference else None
+            parts.append(figures.figure_html(figures.spc_chart(
+                spc.result, chart=spc.chart, improvement_direction=m.improvement_direction, cycles=cycles,
+                title=m.title, ylabel=m.label, alt=alt, target=m.target, reference=ref,
+                baseline_end=pd.Timestamp(self.config.baseline.end), gaps=spc.gaps)))
+            parts.append(para(spc.reason[0].upper() + spc.reason[1:] + "."))
+            parts.append("<ul>" + "".join(f"<li>{escape(f)}</li>" for f in spc.findings) + "</ul>")
+        return Html("".join(parts))
+
+    def funnels(self) -> Html:
+        """Sites compared on each proportion or rate over the intervention period (funnel plots)."""
+        parts = [heading("Sites compared: funnel plots"),
+                 para("Each site's value over the intervention period against its denominator; the "
+                      "limits narrow as the denominator grows. Points outside the 3σ limits differ from "
+                      "the network more than chance would explain. Laney′s p′/u′ limits are used when "
+                      "denominators are large.")]
+        v = self.data.measure_values
+        i0, i1 = pd.Timestamp(self.config.intervention.start), pd.Timestamp(self.config.intervention.end)
+        names = dict(zip(self.data.sites["site_id"], self.data.sites["site_name"]))
+        for m in self.config.measures:
+            if m.unit not in ("percent", "rate"):
+                continue
+            sub = v.loc[(v["measure_id"] == m.id) & v["period"].between(i0, i1)]
+            agg = sub.groupby("site_id", as_index=False)[["numerator", "denominator"]].sum()
+            if len(agg) < 3:
+                continue
+            agg["site"] = pd.Categorical(agg["site_id"].map(names))
+            large = agg["denominator"].mean() / max(sub["period"].nunique(), 1) >= 1000
+            chart = ("pp" if large else "p") if m.unit == "percent" else ("up" if large else "u")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                r = qic(agg, "site", "numerator", "denominator", chart=chart, multiply=m.multiplier)
+            outside = [str(x) for x in r.loc[r["sigma_signal"].astype(bool), "x"]]
+            alt = (f"Funnel plot of {m.title.lower()} by site over the intervention period "
+                   f"({fmt_month(i0)} to {fmt_month(i1)}); network value {fmt_num(r['cl'].iloc[0], m.decimals)} "
+                   f"{m.label}. " + "; ".join(f"{row.x}: {fmt_num(row.y, m.decimals)}" for row in r.itertuples())
+                   + (f". Outside the 3σ limits: {', '.join(outside)}." if outside else ". All sites within the limits."))
+            parts.append(figures.figure_html(figures.funnel_plot(
+                r, title=f"{m.title} ({'Laney ' if large else ''}{chart.rstrip('p') if chart != 'pp' else 'p′'} limits)",
+                ylabel=m.label, alt=alt)))
+        return Html("".join(parts))
+
+    def attribution(self) -> Html:
+        parts = [heading("Attribution: all sites pooled"), attribution_section.intro(),
+                 para("Pooling the sites adds site and calendar-month fixed effects, which protect against "
+                      "events that hit every practice at once; staggered starts let categories be separated "
+                      "that a single practice cannot separate.")]
+        cycles = self.data.pdsa_cycles
+        for m in self.config.measures:
+            result = attribution_section.fit_measure(self.data.measure_values, cycles, m)
+            self.attributions[m.id] = result
+            parts.append(attribution_section.section(result, m, cycles, "all sites", f"attribution-{m.id}"))
+        return Html("".join(parts))
+
+    def provenance_block(self) -> Html:
+        return provenance_html(self.provenance)
+
+    def results(self) -> dict:
+        out = {"project": self.config.id, "sites": list(self.config.sites),
+               "list_size": int(self.data.sites["list_size"].sum()),
+               "pdsa_cycles": int(len(self.data.pdsa_cycles)),
+               "summary": json.loads(self.summary.to_json(orient="records", date_format="iso")),
+               "spc": {k: {"chart": v.chart, "variation": v.variation, "assurance": v.assurance,
+                           "findings": v.findings} for k, v in self.spc.items()}}
+        out["attribution"] = {
+            k: (v if isinstance(v, str) else json.loads(v.effects.to_json(orient="records")))
+            for k, v in self.attributions.items()}
+        return out
+
+
+def prepare(params_path: str | Path, output_dir: str | Path | None = None) -> NetworkReport:
+    """Load the project and compute the pooled results (attribution runs in its section)."""
+    data = load(params_path)
+    pooled = pooled_values(data.measure_values, data.config)
+    summary = compare_periods(pooled, data.config)
+    spc, site_spc = {}, []
+    for m in data.config.measures:
+        s = measure_series(pooled, data.config, m)
+        if not s.empty:
+            spc[m.id] = measure_spc(s, m, data.pdsa_cycles)
+        for site_id in data.config.sites:
+            ss = measure_series(site_values(data, site_id), data.config, m)
+            if not ss.empty:
+                site_spc.append((site_id, m, measure_spc(ss, m, site_cycles(data, site_id))))
+    return NetworkReport(data, pooled, summary, spc, site_spc,
+                         provenance(data.files, data.config.params_path, data.config.root),
+                         output_dir=Path(output_dir) if output_dir is not None else None)
+
+
+def write_results(report: NetworkReport) -> Path | None:
+    """Write ``network.json`` (call after the attribution section has run)."""
+    out = report.output_dir
+    if out is None:
+        return None
+    out.mkdir(parents=True, exist_ok=True)
+    target = out / "network.json"
+    tmp = out / ".network.json.tmp"
+    tmp.write_text(json.dumps(report.results(), indent=1, sort_keys=True, default=str), encoding="utf-8")
+    tmp.replace(target)
+    return target
