@@ -48,6 +48,24 @@ def _new(figsize=(7.5, 3.6)):
     return fig, ax
 
 
+def _finish_time_axes(ax, *, cycles: pd.DataFrame, title: str, ylabel: str,
+                      target: float | None = None, reference: tuple[float, str] | None = None,
+                      shade: tuple[pd.Timestamp, pd.Timestamp] | None = None) -> None:
+    """Shared decoration of charts over time: target/reference lines, baseline shading, PDSA
+    cycle markers, title, axis labels, month ticks and a legend below the axes."""
+    if target is not None:
+        ax.axhline(target, color=DARK, lw=1, ls=":", label=f"target {target:g}")
+    if reference is not None:
+        ax.axhline(reference[0], color="#768692", lw=1, ls="-.", label=reference[1])
+    if shade is not None:
+        ax.axvspan(shade[0], shade[1], color="#E8EDEE", zorder=0, lw=0, label="baseline")
+    _mark_cycles(ax, cycles)
+    ax.set_title(title, loc="left")
+    ax.set_ylabel(ylabel)
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%b\n%Y"))
+    ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=4)
+
+
 def _mark_cycles(ax, cycles: pd.DataFrame) -> None:
     """Vertical lines at PDSA cycle starts, coloured and labelled by category."""
     seen = set()
@@ -59,42 +77,6 @@ def _mark_cycles(ax, cycles: pd.DataFrame) -> None:
         ax.annotate(c.cycle_id.replace("PDSA-", "C"), (c.start, 1.0), xycoords=("data", "axes fraction"),
                     xytext=(1, -2 - 8 * (i % 3)), textcoords="offset points", fontsize=6.5, color=colour,
                     va="top")
-
-
-def run_chart(series: pd.DataFrame, *, centre: float, centre_label: str, cycles: pd.DataFrame,
-              title: str, ylabel: str, alt: str, reference: tuple[float, str] | None = None,
-              target: float | None = None, baseline_end: pd.Timestamp | None = None) -> plt.Figure:
-    """Run chart: values over time (NaN = a gap, drawn as a break), a centre line (median),
-    PDSA cycle starts, optional target and reference lines.
-
-    ``series`` columns: ``period`` and ``value`` (already in the measure's unit).
-    """
-    fig, ax = _new()
-    with plt.rc_context(RC):
-        ax.plot(series["period"], series["value"], marker="o", ms=3.5, lw=1.3, color=NHS_BLUE,
-                label="observed")
-        gaps = series["value"].isna()
-        if gaps.any():
-            for p in series.loc[gaps, "period"]:
-                ax.axvspan(p - pd.Timedelta(days=14), p + pd.Timedelta(days=14), color="#FFB81C",
-                           alpha=0.25, lw=0)
-            ax.plot([], [], color="#FFB81C", alpha=0.5, lw=6, label="missing period")
-        if np.isfinite(centre):
-            ax.axhline(centre, color=GREY, lw=1.2, label=centre_label)
-        if target is not None:
-            ax.axhline(target, color=DARK, lw=1, ls=":", label=f"target {target:g}")
-        if reference is not None:
-            ax.axhline(reference[0], color="#768692", lw=1, ls="-.", label=reference[1])
-        if baseline_end is not None:
-            ax.axvspan(series["period"].min(), baseline_end, color="#E8EDEE", zorder=0, lw=0,
-                       label="baseline")
-        _mark_cycles(ax, cycles)
-        ax.set_title(title, loc="left")
-        ax.set_ylabel(ylabel)
-        ax.xaxis.set_major_formatter(mdates.DateFormatter("%b\n%Y"))
-        ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=4)
-    fig.qieval_alt = alt
-    return fig
 
 
 #: Making Data Count point colours (NHSRplotthedots ptd_spc_colours; colour-blind safe pairings
@@ -147,17 +129,9 @@ def spc_chart(result: pd.DataFrame, *, chart: str, improvement_direction: str, c
             ax.axvspan(p - pd.Timedelta(days=14), p + pd.Timedelta(days=14), color="#FFB81C", alpha=0.3, lw=0)
         if gaps:
             ax.plot([], [], color="#FFB81C", alpha=0.5, lw=6, label="missing period (not joined)")
-        if target is not None:
-            ax.axhline(target, color=DARK, lw=1, ls=":", label=f"target {target:g}")
-        if reference is not None:
-            ax.axhline(reference[0], color="#768692", lw=1, ls="-.", label=reference[1])
-        if baseline_end is not None:
-            ax.axvspan(result["period"].min(), baseline_end, color="#E8EDEE", zorder=0, lw=0, label="baseline")
-        _mark_cycles(ax, cycles)
-        ax.set_title(title, loc="left")
-        ax.set_ylabel(ylabel)
-        ax.xaxis.set_major_formatter(mdates.DateFormatter("%b\n%Y"))
-        ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=4)
+        shade = (result["period"].min(), baseline_end) if baseline_end is not None else None
+        _finish_time_axes(ax, cycles=cycles, title=title, ylabel=ylabel, target=target,
+                          reference=reference, shade=shade)
     fig.qieval_alt = alt
     return fig
 
@@ -200,11 +174,7 @@ def counterfactual_chart(cf: pd.DataFrame, *, scale: float, ylabel: str, title: 
                 label="counterfactual (no changes)")
         ax.plot(cf["period"], cf["fitted"] * scale, color=NHS_BLUE, lw=1.5, label="model")
         ax.scatter(cf["period"], cf["observed"] * scale, s=14, color=DARK, zorder=3, label="observed")
-        _mark_cycles(ax, cycles)
-        ax.set_title(title, loc="left")
-        ax.set_ylabel(ylabel)
-        ax.xaxis.set_major_formatter(mdates.DateFormatter("%b\n%Y"))
-        ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=4)
+        _finish_time_axes(ax, cycles=cycles, title=title, ylabel=ylabel)
     fig.qieval_alt = alt
     return fig
 
