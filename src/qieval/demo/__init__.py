@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import deprescribing
+from . import accreditation, deprescribing
 
 PROJECTS = {"deprescribing": deprescribing}
 
@@ -40,4 +40,5 @@ def write_demo(root: str | Path = ".") -> list[Path]:
             path = data_dir / f"{name}.csv"
             _write_csv(frame, path)
             written.append(path)
+    written += accreditation.write(root)  # standards framework + assessments (issue 5)
     return written

@@ -189,6 +189,7 @@ periods:
   baseline: {start: 2021-01, end: 2022-03}
   intervention: {start: 2022-04, end: 2023-03}
 categories: [education, staffing, IT, process, other]
+standards: {framework: palliative_care, table: standards_assessments}
 data:
   dir: data/deprescribing
   provenance: >-
@@ -230,4 +231,26 @@ measures:
     unit_label: minutes per patient
     decimals: 2
     improvement_direction: decrease
+abstract:
+  title: >-
+    Deprescribing in community palliative care: a quality improvement project in primary care
+  title_limit: 20
+  word_limit: 300
+  count_headings: false
+  site_noun: GP practices
+  background: >-
+    Deprescribing is patient-centred and safe but needs time, skill and teamwork, so suits quality
+    improvement.
+  setting: Palliative care and general practice, Southwest England.
+  methods: Process mapping and driver diagrams informed the changes.
+  conclusion: >-
+    The aim was unrealistic in the timeframe: deprescribing could not be isolated from holistic
+    care. Staff cover was limited; local expansion is planned.
+  measure_names:
+    conversation_offered: Conversations offered
+    register_prevalence: Register size
+    medicines_per_patient: Medicines per patient
+    clinician_minutes: Clinician minutes per patient
+  headline_measure: conversation_offered
+  keywords: [deprescribing, palliative care, general practice, quality improvement]
 """

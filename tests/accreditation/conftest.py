@@ -1,0 +1,11 @@
+"""Fixtures for the accreditation tests."""
+
+import pytest
+
+from accreditation_helpers import small_framework
+from qieval.accreditation.framework import Framework
+
+
+@pytest.fixture
+def framework() -> Framework:
+    return small_framework()
