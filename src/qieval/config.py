@@ -8,12 +8,22 @@ analyst can fix the file without reading a traceback.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import os
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from .errors import InputError, Problem
 
@@ -102,6 +112,17 @@ class Measure(_Model):
     target_date: dt.date | None = None
     reference: Reference | None = None
     decimals: int = Field(default=1, ge=0, le=6)
+    #: Override the automatic chart choice (see qieval.spc.measure_chart).
+    chart: Literal["run", "i", "p", "pp", "u", "up", "c"] | None = None
+    #: Recalculate SPC limits at these months (``YYYY-MM``) or at ``{first_cycle: <category>}``.
+    recalculate_at: list[str | dict[Literal["first_cycle"], str]] | None = None
+
+    @field_validator("recalculate_at", mode="before")
+    @classmethod
+    def _months(cls, v):
+        if v is None:
+            return v
+        return [x if isinstance(x, dict) else _month(x).strftime("%Y-%m") for x in v]
 
     _parse = field_validator("target_date", mode="before")(
         lambda v: None if v is None else _month(v)
@@ -154,30 +175,53 @@ class ProjectConfig(_Model):
     categories: list[str] = Field(default_factory=lambda: list(DEFAULT_CATEGORIES))
     measures: list[Measure] = Field(min_length=1)
     data: DataSection = DataSection()
+    #: Standards accreditation settings (validated by qieval.accreditation): framework id etc.
+    standards: dict[str, Any] | None = None
+    #: Conference abstract settings (validated by qieval.abstract): headings, limits, context.
+    abstract: dict[str, Any] | None = None
     # Filled in by load_project (not from YAML):
     params_path: Path = Path(".")
     root: Path = Path(".")
+    _key_lines: dict[tuple, int] = PrivateAttr(default_factory=dict)  # YAML line of each key path
 
-    @model_validator(mode="after")
-    def _consistent(self) -> "ProjectConfig":
-        if self.intervention.start <= self.baseline.end:
+    # Consistency checks are field validators (not one model validator) so that each problem is
+    # reported at its own key and YAML line.
+    @field_validator("intervention")
+    @classmethod
+    def _after_baseline(cls, intervention: Period, info: ValidationInfo) -> Period:
+        baseline = info.data.get("baseline")
+        if baseline is not None and intervention.start <= baseline.end:
             raise ValueError(
-                f"intervention period starts {self.intervention.start:%Y-%m}, "
-                f"not after the baseline ends {self.baseline.end:%Y-%m}"
+                f"intervention period starts {intervention.start:%Y-%m}, "
+                f"not after the baseline ends {baseline.end:%Y-%m}"
             )
-        ids = [m.id for m in self.measures]
+        return intervention
+
+    @field_validator("sites")
+    @classmethod
+    def _unique_sites(cls, sites: list[str]) -> list[str]:
+        dup_sites = sorted({s for s in sites if sites.count(s) > 1})
+        if dup_sites:
+            raise ValueError(f"duplicate site ids: {', '.join(dup_sites)}")
+        return sites
+
+    @field_validator("measures")
+    @classmethod
+    def _unique_measures(cls, measures: list[Measure]) -> list[Measure]:
+        ids = [m.id for m in measures]
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
             raise ValueError(f"duplicate measure ids: {', '.join(dupes)}")
-        dup_sites = sorted({s for s in self.sites if self.sites.count(s) > 1})
-        if dup_sites:
-            raise ValueError(f"duplicate site ids: {', '.join(dup_sites)}")
-        return self
+        return measures
 
     @property
     def data_dir(self) -> Path:
         """``data.dir`` relative to the project root, default ``data/<id>``."""
         return self.root / (self.data.dir or f"data/{self.id}")
+
+    def key_line(self, *path: str | int) -> int | None:
+        """YAML line of a setting, e.g. ``key_line("sites")`` (None if unknown or not from YAML)."""
+        return self._key_lines.get(tuple(path))
 
     def measure(self, measure_id: str) -> Measure:
         for m in self.measures:
@@ -190,11 +234,24 @@ class _LineLoader(yaml.SafeLoader):
     """SafeLoader that remembers the line of every mapping key (for FILE:LINE:key messages)."""
 
 
+class DuplicateKeyError(Exception):
+    """The same key twice in one YAML mapping (PyYAML would silently keep the last)."""
+
+    def __init__(self, path: tuple, line: int, first_line: int):
+        self.path, self.line, self.first_line = path, line, first_line
+        super().__init__(f"{'.'.join(map(str, path))} at line {line}")
+
+
 def _load_with_lines(text: str) -> tuple[Any, dict[tuple, int]]:
+    """Parse YAML; return the data and the 1-based line of every key path.
+
+    Raises :class:`DuplicateKeyError` for a key given twice in one mapping.
+    """
     lines: dict[tuple, int] = {}
     loader = _LineLoader(text)
     try:
         node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
     finally:
         loader.dispose()
     if node is None:
@@ -205,6 +262,9 @@ def _load_with_lines(text: str) -> tuple[Any, dict[tuple, int]]:
         if isinstance(n, yaml.MappingNode):
             for k, v in n.value:
                 key = k.value
+                if path + (key,) in lines and isinstance(k, yaml.ScalarNode):
+                    raise DuplicateKeyError(path + (key,), k.start_mark.line + 1,
+                                            lines[path + (key,)])
                 lines[path + (key,)] = k.start_mark.line + 1
                 walk(v, path + (key,))
         elif isinstance(n, yaml.SequenceNode):
@@ -212,21 +272,72 @@ def _load_with_lines(text: str) -> tuple[Any, dict[tuple, int]]:
                 walk(v, path + (i,))
 
     walk(node, ())
-    return yaml.load(text, Loader=yaml.SafeLoader), lines
+    return data, lines
 
 
-def _flatten(raw: dict[str, Any]) -> dict[str, Any]:
-    """Map the YAML's friendly sections onto the flat model (``project:``, ``periods:``)."""
+def _flatten(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Map the YAML's friendly sections onto the flat model (``project:``, ``periods:``).
+
+    Returns the flat mapping and, for each key lifted out of a section, the section's name (so a
+    problem with the key is reported at its real place, e.g. ``project.title``).
+    """
     out = dict(raw)
-    project = out.pop("project", None)
-    if isinstance(project, dict):
-        for k, v in project.items():
-            out.setdefault(k, v)
-    periods = out.pop("periods", None)
-    if isinstance(periods, dict):
-        for k, v in periods.items():
-            out.setdefault(k, v)
-    return out
+    origin: dict[str, str] = {}
+    for section in ("project", "periods"):
+        values = out.pop(section, None)
+        if isinstance(values, dict):
+            for k, v in values.items():
+                if k not in out:
+                    out[k] = v
+                    origin[str(k)] = section
+        elif values is not None:
+            out[section] = values  # reported as a problem (not a mapping / unknown)
+    return out, origin
+
+
+#: Plain-English versions of pydantic's messages, by error type.
+_EXPECTED = {
+    "bool_parsing": "expected true or false",
+    "bool_type": "expected true or false",
+    "int_parsing": "expected a whole number",
+    "int_type": "expected a whole number",
+    "int_from_float": "expected a whole number",
+    "float_parsing": "expected a number",
+    "float_type": "expected a number",
+    "string_type": "expected text",
+    "list_type": "expected a list, e.g. [a, b] or one '- item' per line",
+    "dict_type": "expected a mapping of settings (key: value lines)",
+    "model_type": "expected a mapping of settings (key: value lines)",
+    "model_attributes_type": "expected a mapping of settings (key: value lines)",
+    "date_type": "expected a date as YYYY-MM-DD",
+    "date_parsing": "expected a date as YYYY-MM-DD",
+    "date_from_datetime_parsing": "expected a date as YYYY-MM-DD",
+    "too_short": "expected at least one entry",
+}
+
+
+def _nearest(key: str, known: list[str]) -> str:
+    """``; did you mean 'x'?`` for a near-miss spelling of a known key, else ``''``."""
+    match = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    return f"; did you mean '{match[0]}'?" if match else ""
+
+
+def _model_at(loc: tuple) -> type[BaseModel] | None:
+    """The pydantic model whose fields sit at ``loc`` inside :class:`ProjectConfig`."""
+    model: type[BaseModel] | None = ProjectConfig
+    for part in loc:
+        if isinstance(part, int) or model is None:
+            continue
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return None
+        ann = field.annotation
+        inner = [a for a in getattr(ann, "__args__", ()) if isinstance(a, type)] or [ann]
+        model = next((a for a in inner if isinstance(a, type) and issubclass(a, BaseModel)), None)
+    return model
+
+
+_INTERNAL_FIELDS = {"params_path", "root"}
 
 
 _SECTION_OF = {
@@ -245,30 +356,53 @@ def load_project(params_path: str | Path) -> ProjectConfig:
     label = display_path(path)
     if not path.is_file():
         raise InputError(Problem(label, None, None, "params file not found"))
+    data = path.read_bytes().removeprefix(b"\xef\xbb\xbf")  # the UTF-8 byte-order mark, if any
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InputError(Problem(label, None, None, f"not UTF-8 text ({exc.reason})")) from None
+        row = data.count(b"\n", 0, exc.start) + 1
+        byte = data[exc.start : exc.start + 1]
+        raise InputError(Problem(
+            label, row, None,
+            f"not UTF-8 text: byte 0x{byte.hex()} (probably "
+            f"{byte.decode('cp1252', errors='replace')!r} in Latin-1/Windows-1252); save the file "
+            "as UTF-8",
+        )) from None
     try:
         raw, lines = _load_with_lines(text)
+    except DuplicateKeyError as exc:
+        raise InputError(Problem(
+            label, exc.line, ".".join(map(str, exc.path)),
+            f"setting given twice (first on line {exc.first_line}); keep one",
+        )) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         row = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        if "\\t" in problem or "\t" in problem:
+            problem += " (a tab character: indent YAML with spaces, not tabs)"
         raise InputError(Problem(label, row, None, f"malformed YAML: {problem}")) from None
     if not isinstance(raw, dict):
-        raise InputError(Problem(label, 1, None, "expected a YAML mapping of project settings"))
+        raise InputError(Problem(label, 1, None, "expected a YAML mapping of project settings "
+                                 "(key: value lines, e.g. 'project:' then '  id: my_project')"))
     root = path.resolve().parent.parent
+    flat, origin = _flatten(raw)
+    internal = [k for k in flat if k in _INTERNAL_FIELDS]
+    if internal:
+        raise InputError([Problem(label, lines.get((k,)), k, "unknown setting (check the spelling)")
+                          for k in internal])
     try:
-        return ProjectConfig.model_validate(
-            {**_flatten(raw), "params_path": path.resolve(), "root": root}
-        )
+        config = ProjectConfig.model_validate({**flat, "params_path": path.resolve(), "root": root})
+        config._key_lines = lines
+        return config
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
             loc = tuple(err["loc"])
             yaml_loc = loc
-            if loc and loc[0] in _SECTION_OF and (loc[0],) not in lines:
+            if loc and str(loc[0]) in origin:
+                yaml_loc = (origin[str(loc[0])],) + loc
+            elif loc and loc[0] in _SECTION_OF and (loc[0],) not in lines:
                 yaml_loc = (_SECTION_OF[loc[0]],) + loc
             row = None
             for k in range(len(yaml_loc), -1, -1):
@@ -277,11 +411,28 @@ def load_project(params_path: str | Path) -> ProjectConfig:
                     break
             column = ".".join(str(p) for p in yaml_loc) or None
             msg = err["msg"].removeprefix("Value error, ")
+            value = err.get("input")
             if err["type"] == "missing":
                 msg = "required setting is missing"
             elif err["type"] == "extra_forbidden":
-                msg = "unknown setting (check the spelling)"
-            elif err["type"] == "literal_error":
-                msg = f"{msg}, got {err.get('input')!r}"
+                model = _model_at(loc[:-1])
+                known = [k for k in (model.model_fields if model else {}) if k not in _INTERNAL_FIELDS]
+                near = _nearest(str(loc[-1]), known)
+                msg = f"unknown setting{near or ' (check the spelling)'}"
+                if loc in (("project",), ("periods",)):
+                    msg = "expected a mapping of settings (key: value lines)"
+            else:
+                msg = _EXPECTED.get(err["type"], msg)
+                ctx = err.get("ctx") or {}
+                if err["type"] == "greater_than_equal":
+                    msg = f"expected {ctx.get('ge')} or more"
+                elif err["type"] == "less_than_equal":
+                    msg = f"expected {ctx.get('le')} or less"
+                elif err["type"] == "string_pattern_mismatch":
+                    msg = "expected letters, digits, '_' or '-' only (no spaces)"
+                if err["type"] == "literal_error":
+                    msg = "expected one of " + msg.removeprefix("Input should be ")
+                if isinstance(value, (str, int, float, bool, dt.date)) and "got " not in msg:
+                    msg = f"{msg}, got {value!r}"
             problems.append(Problem(label, row, column, msg))
         raise InputError(problems) from None

@@ -28,7 +28,12 @@ class Problem:
         row = "" if self.row is None else str(self.row)
         column = "" if self.column is None else str(self.column)
         prefix = "warning: " if self.severity == "warning" else ""
-        return f"{self.file}:{row}:{column}: {prefix}{self.message}"
+        return _one_line(f"{self.file}:{row}:{column}: {prefix}{self.message}")
+
+
+def _one_line(text: str) -> str:
+    """Keep a problem on one line: a cell's line breaks are shown as ``\\n`` (one problem, one line)."""
+    return text.replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n")
 
 
 class InputError(Exception):

@@ -122,6 +122,22 @@ def _value_rules(values: pd.DataFrame, config: ProjectConfig, site_ids: list[str
     return pd.concat(checks)
 
 
+def _swap_hints(table: RawTable, values: pd.DataFrame, config: ProjectConfig,
+                site_ids: list[str]) -> pd.DataFrame:
+    """Header-row hints for columns whose headers look swapped (period/site_id, numerator/denominator)."""
+    text = table.frame.reindex(columns=["site_id", "period"], fill_value="")
+    looks_swapped = text["period"].isin(site_ids) & text["site_id"].str.fullmatch(r"\d{4}-\d{2}(-\d{2})?")
+    percent = values["measure_id"].map({m.id: m.unit for m in config.measures}).eq("percent")
+    both = percent & values["numerator"].notna() & values["denominator"].notna()
+    num_over = values["numerator"].gt(values["denominator"]).where(both)
+    return pd.concat([
+        rules.swapped_columns(looks_swapped, "period", "site_id", table.header_row,
+                              "the period column holds site ids and site_id holds dates"),
+        rules.swapped_columns(num_over, "numerator", "denominator", table.header_row,
+                              "the numerator exceeds the denominator of a percent measure"),
+    ])
+
+
 def _cycle_rules(cycles: pd.DataFrame, config: ProjectConfig, site_ids: list[str], today: dt.date) -> pd.DataFrame:
     return pd.concat([
         rules.unknown_values(cycles["site_id"], site_ids + ["ALL"], "site", "sites.csv, or ALL"),
@@ -129,6 +145,7 @@ def _cycle_rules(cycles: pd.DataFrame, config: ProjectConfig, site_ids: list[str
                              "the params categories"),
         rules.end_not_before_start(cycles["start"], cycles["end"]),
         rules.not_in_future(cycles["start"], today),
+        rules.not_in_future(cycles["end"], today),  # a cycle still running has a blank end
     ])
 
 
@@ -154,11 +171,14 @@ def load_project_data(config: ProjectConfig, *, today: dt.date | None = None) ->
         if name == "measure_values" and any(m.unit == "continuous" for m in config.measures):
             schema = schema.update_column("value", required=True)
         failures = schema_failures(schema, table.frame)
-        problems.extend(_problems(table, failures))
-        stage1[name] = set(failures["row"].dropna().astype(int))
         missing_columns = failures["row"].isna().any()
+        stage1[name] = set(failures["row"].dropna().astype(int))
         if missing_columns:
             stage1[name] = set(table.frame.index)  # nothing usable for stage 2
+        # a missing column is a problem of the header row
+        failures = failures.assign(row=failures["row"].astype("object").where(
+            failures["row"].notna(), table.header_row))
+        problems.extend(_problems(table, failures))
 
     def ok(name: str) -> pd.DataFrame:
         frame = raw[name].frame
@@ -168,15 +188,30 @@ def load_project_data(config: ProjectConfig, *, today: dt.date | None = None) ->
     values = _typed_values(raw["measure_values"].frame, config)
     cycles = _typed_cycles(raw["pdsa_cycles"].frame)
 
-    site_ids = [s for s in sites["site_id"] if s]
+    site_ids = list(dict.fromkeys(s for s in sites["site_id"] if s))
     problems += _problems(raw["sites"], _site_rules(_typed_sites(ok("sites")), config, raw["sites"].label))
     for missing in rules.config_sites_in_table(config, sites["site_id"]):
-        problems.append(Problem(display_path(config.params_path), None, "sites",
+        problems.append(Problem(display_path(config.params_path), config.key_line("sites"), "sites",
                                 f"site '{missing}' is listed in the params but not in "
                                 f"{raw['sites'].label}"))
     values_ok = _typed_values(ok("measure_values"), config)
     problems += _problems(raw["measure_values"], _value_rules(values_ok, config, site_ids, today))
-    gaps = rules.series_gaps(values_ok, config.frequency)
+    problems += _problems(raw["measure_values"], _swap_hints(raw["measure_values"], values, config,
+                                                             site_ids))
+    # Gaps are judged on every row whose site, measure and period are usable, even if another
+    # cell of the row is wrong (a bad count must not also open a "gap"); rows dated in the future
+    # are errors already and must not open a huge one. While any row's site, measure or period is
+    # wrong, that row's series cannot be told, so gaps are checked on the next run instead of
+    # reporting a "missing" month that is really the mistyped row.
+    usable = (
+        values["site_id"].isin(site_ids)
+        & values["measure_id"].isin([m.id for m in config.measures])
+        & values["period"].notna()
+    )
+    keyed = values.loc[usable & ~values["period"].gt(pd.Timestamp(today))]
+    gaps = rules.series_gaps(keyed, config.frequency, allowed=config.allow_gaps)
+    if not usable.all():
+        gaps = gaps.iloc[0:0]
     warnings = _problems(raw["measure_values"], gaps, "warning") if config.allow_gaps else []
     if not config.allow_gaps:
         problems += _problems(raw["measure_values"], gaps)

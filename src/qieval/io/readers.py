@@ -3,12 +3,19 @@
 Everything is read as strings so that validation can say exactly what was wrong with a cell
 ("'1,234' is not a number") instead of pandas guessing types. Untidy but valid files are tolerated:
 a UTF-8 byte-order mark, Windows line endings, spaces around cells and headers, blank lines.
+
+Files that are not comma-separated UTF-8 text (UTF-16, Latin-1, semicolon-separated, a zip or other
+binary file, an Excel workbook renamed ``.csv``) are recognised and reported with the fix, never
+parsed into nonsense. Row numbers are those a spreadsheet shows: one per CSV record (a quoted cell
+spanning several lines is one row), blank lines included, header = row 1.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +27,11 @@ from ..errors import InputError, Problem
 #: Largest input file read whole; bigger record-level extracts belong in Parquet/DuckDB.
 MAX_TABLE_BYTES = 512 * 1024 * 1024
 
+#: Bytes that never occur in CSV text (control characters other than tab, LF and CR).
+_CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 13))
+
+_SAVE_AS = "save it from Excel as 'CSV UTF-8 (Comma delimited)'"
+
 
 @dataclass(frozen=True)
 class RawTable:
@@ -28,6 +40,7 @@ class RawTable:
     name: str
     label: str  # file as shown in messages, e.g. data/x/measure_values.csv or book.xlsx[sheet]
     frame: pd.DataFrame
+    header_row: int = 1  # spreadsheet row of the header (1 unless blank rows precede it)
 
 
 def find_table(data_dir: Path, name: str) -> tuple[Path, str | None] | None:
@@ -42,7 +55,9 @@ def find_table(data_dir: Path, name: str) -> tuple[Path, str | None] | None:
             try:
                 from openpyxl import load_workbook
 
-                sheets = load_workbook(book, read_only=True).sheetnames
+                wb = load_workbook(book, read_only=True)
+                sheets = wb.sheetnames
+                wb.close()
             except Exception:  # noqa: BLE001 - an unreadable workbook is reported when read
                 continue
             if name in sheets:
@@ -50,36 +65,162 @@ def find_table(data_dir: Path, name: str) -> tuple[Path, str | None] | None:
     return None
 
 
-def _tidy(frame: pd.DataFrame) -> pd.DataFrame:
-    """Strip spaces from headers and cells, drop fully blank rows, number rows as a spreadsheet."""
-    frame = frame.copy()
-    frame.columns = [str(c).strip().lstrip("\ufeff") for c in frame.columns]
-    for col in frame.columns:
-        frame[col] = frame[col].astype("object").map(_cell_text)
-    frame.index = pd.RangeIndex(2, 2 + len(frame))
-    blank = (frame == "").all(axis=1) if len(frame.columns) else pd.Series(True, frame.index)
-    return frame.loc[~blank]
-
-
 def _cell_text(value: object) -> str:
+    """A cell as the text a person typed (``3.0`` from Excel → ``3``; dates as ISO)."""
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return ""
     if isinstance(value, dt.datetime):
         return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, bool):
+        return str(value).upper()
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         return str(int(value))
     return str(value).strip()
 
 
+def _excel_column(index: int) -> str:
+    """0-based column index → spreadsheet letters (0 → A, 27 → AB)."""
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+# --- whole-file checks ----------------------------------------------------------------------------
+
+
+def _sniff_binary(label: str, raw: bytes) -> Problem | None:
+    """Recognise files that are not text at all (or not UTF-8 text) from their first bytes."""
+    head = raw[:4096]
+    if head.startswith(b"PK\x03\x04"):
+        return Problem(label, None, None,
+                       "the file is a zip archive (an Excel .xlsx workbook renamed to .csv?), not CSV "
+                       f"text; {_SAVE_AS}, or keep the workbook and name it .xlsx")
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        return Problem(label, None, None,
+                       f"the file is an old Excel .xls workbook, not CSV text; {_SAVE_AS}")
+    # UTF-16 without a BOM: ASCII text with a NUL after (LE) or before (BE) every character
+    ascii_le = len(head) >= 4 and head[1] == 0 and head[3] == 0 and head[0] != 0
+    ascii_be = len(head) >= 4 and head[0] == 0 and head[2] == 0 and head[1] != 0
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or ascii_le or ascii_be:
+        return Problem(label, None, None,
+                       f"the file is UTF-16 text, not UTF-8; {_SAVE_AS}")
+    control = len(head) - len(head.translate(None, _CONTROL_BYTES))
+    if b"\x00" in head or control > len(head) // 20:
+        return Problem(label, None, None,
+                       f"the file holds binary data, not CSV text; {_SAVE_AS}")
+    return None
+
+
 def _decode_problem(label: str, raw: bytes, exc: UnicodeDecodeError) -> Problem:
+    """Name the row and column of the first byte that is not UTF-8, showing it as Windows-1252."""
     row = raw.count(b"\n", 0, exc.start) + 1
-    byte = raw[exc.start : exc.start + 1].hex()
+    byte = raw[exc.start : exc.start + 1]
+    guess = byte.decode("cp1252", errors="replace")
+    column = None
+    cell = ""
+    try:
+        legacy = raw.decode("cp1252", errors="replace").replace("\r\n", "\n")
+        records = list(csv.reader(io.StringIO(legacy, newline="")))
+        header = next((r for r in records if any(f.strip() for f in r)), [])
+        line_start = raw.rfind(b"\n", 0, exc.start) + 1
+        prefix = raw[line_start : exc.start].decode("cp1252", errors="replace")
+        index = next(csv.reader([prefix + "\x01"]), [""]).__len__() - 1
+        line = legacy.split("\n")[row - 1]
+        fields = next(csv.reader([line]), [])
+        if 0 <= index < len(header):
+            column = header[index].strip().lstrip("\ufeff") or None
+        if 0 <= index < len(fields):
+            cell = fields[index].strip()
+    except Exception:  # noqa: BLE001 - the column is a nicety; the row and byte still help
+        pass
+    shown = f" in {cell!r}" if cell else ""
     return Problem(
-        label, row, None,
-        f"not UTF-8 text (byte 0x{byte}); save the file as 'CSV UTF-8' from Excel",
+        label, row, column,
+        f"the file is not UTF-8 text: byte 0x{byte.hex()} (probably {guess!r} in Latin-1/Windows-1252)"
+        f"{shown}; {_SAVE_AS}",
     )
+
+
+# --- CSV ------------------------------------------------------------------------------------------
+
+
+def _records(text: str, label: str) -> list[tuple[int, list[str]]]:
+    """CSV records as ``(spreadsheet row, fields)``; a quoted cell with line breaks is one row."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    out: list[tuple[int, list[str]]] = []
+    while True:
+        row = len(out) + 1
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return out
+        except csv.Error as exc:
+            reason = str(exc)
+            if "unexpected end of data" in reason or "EOF" in reason:
+                reason = 'a quote (") opened in this row is never closed'
+            elif "expected after" in reason:
+                reason = 'text follows a closing quote (") in a cell; quote the whole cell'
+            raise InputError(Problem(label, row, None, f"malformed CSV: {reason}")) from None
+        out.append((row, fields))
+
+
+_THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+$")
+
+
+def _width_problem(label: str, header: list[str], row: int, fields: list[str], last: bool,
+                   truncated: bool) -> Problem:
+    """A row with more or fewer cells than the header: name the likely column and cause."""
+    n, m = len(fields), len(header)
+    if n < m:
+        missing = ", ".join(header[n:])
+        cause = ("the file ends part-way through this row; it looks truncated"
+                 if last and truncated else "is the row cut short, or a comma missing?")
+        return Problem(label, row, header[n],
+                       f"expected {m} cells as in the header, found {n}: no {missing} ({cause})")
+    extra = n - m
+    for i in range(m):
+        joined = ",".join(fields[i : i + extra + 1]).strip()
+        if _THOUSANDS.match(joined):
+            return Problem(label, row, header[i],
+                           f"expected {m} cells as in the header, found {n}: {joined!r} looks like a "
+                           f"number with a thousands separator; write {joined.replace(',', '')} "
+                           "without the comma")
+    return Problem(label, row, None,
+                   f"expected {m} cells as in the header, found {n} (an unquoted comma in text? "
+                   "put the cell in double quotes)")
+
+
+def _trim(fields: list[str], width: int) -> list[str]:
+    """Drop blank cells beyond the header's width (a trailing comma on every line, say)."""
+    end = len(fields)
+    while end > width and not fields[end - 1].strip():
+        end -= 1
+    return fields[:end]
+
+
+def _header_problems(label: str, header: list[str], row: int) -> list[Problem]:
+    """Repeated column names in the header row.
+
+    Columns without a name are ignored (e.g. the index column of ``DataFrame.to_excel``); if one was
+    meant to be a required column, that column is reported missing.
+    """
+    named = pd.Series(header)
+    named = named[named != ""]
+    repeats = named[named.duplicated(keep="first")]
+    first = named.drop_duplicates(keep="first")
+    first_index = pd.Series(first.index, index=first.to_numpy())
+    return [
+        Problem(label, row, name,
+                f"column name {name!r} appears twice in the header (columns "
+                f"{_excel_column(int(first_index[name]))} and {_excel_column(int(i))}); give each "
+                "column one name")
+        for i, name in repeats.items()
+    ]
 
 
 def read_csv_text(path: Path) -> RawTable:
@@ -87,88 +228,130 @@ def read_csv_text(path: Path) -> RawTable:
     label = display_path(path)
     size = path.stat().st_size
     if size == 0:
-        raise InputError(Problem(label, None, None, "the file is empty (expected a header row)"))
+        raise InputError(Problem(label, None, None,
+                                 "the file is empty (0 bytes); expected a header row and data rows"))
     if size > MAX_TABLE_BYTES:
         raise InputError(Problem(
             label, None, None,
             f"file is {size / 2**30:.1f} GiB; tables over {MAX_TABLE_BYTES // 2**20} MiB should "
             "be record-level extracts in Parquet or a database (see the README)",
         ))
-    raw = path.read_bytes()
+    with path.open("rb") as f:
+        head = f.read(4096)
+    if not head.startswith(b"\xef\xbb\xbf"):
+        sniffed = _sniff_binary(label, head)  # before reading a possibly large non-text file whole
+        if sniffed:
+            raise InputError(sniffed)
+    raw = path.read_bytes().removeprefix(b"\xef\xbb\xbf")  # the UTF-8 byte-order mark, if any
     try:
-        text = raw.decode("utf-8-sig")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(_decode_problem(label, raw, exc)) from None
     if "\x00" in text:
-        raise InputError(Problem(label, None, None, "binary data, not a CSV text file"))
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    lines = text.split("\n")
-    header_fields = None
-    rows: list[list[str]] = []
-    problems: list[Problem] = []
-    for lineno, fields in _csv_rows(lines):
-        if header_fields is None:
-            if not any(f.strip() for f in fields):
-                continue
-            header_fields = [f.strip() for f in fields]
-            header_line = lineno
-            continue
-        if not any(f.strip() for f in fields):
-            rows.append([""] * len(header_fields))
-            continue
-        if len(fields) != len(header_fields):
-            problems.append(Problem(
-                label, lineno, None,
-                f"expected {len(header_fields)} cells as in the header, found {len(fields)}"
-                + (" (is the file truncated?)" if len(fields) < len(header_fields) else
-                   " (a comma inside a number, e.g. 1,234? or an unquoted comma in text?)"),
+        raise InputError(Problem(label, None, None, f"the file holds binary data, not CSV text; {_SAVE_AS}"))
+    records = _records(text, label)
+    nonblank = [(r, f) for r, f in records if any(c.strip() for c in f)]
+    if not nonblank:
+        raise InputError(Problem(label, None, None,
+                                 "the file has no header row (only blank lines); expected a header row "
+                                 "and data rows"))
+    header_row, header_fields = nonblank[0]
+    header = [f.strip().lstrip("\ufeff").strip() for f in header_fields]
+    for sep, name in ((";", "semicolon"), ("\t", "tab")):
+        if sum(h.count(sep) for h in header) >= len(header):
+            raise InputError(Problem(
+                label, header_row, None,
+                f"the file looks {name}-separated (as European Excel saves CSV); save it as "
+                "comma-separated CSV ('CSV UTF-8 (Comma delimited)'), or set Windows' list separator "
+                "to a comma",
             ))
-            fields = (fields + [""] * len(header_fields))[: len(header_fields)]
-        rows.append(fields)
-    if header_fields is None:
-        raise InputError(Problem(label, None, None, "the file is empty (expected a header row)"))
+    width = len(header)
+    # Untidy but valid: blank cells beyond the header (a trailing comma) are dropped and rows that
+    # stop early are padded with blanks, as Excel reads them (a value they lack is then reported by
+    # the rules). Rows with extra non-blank cells, and a last row cut off mid-way, are errors.
+    data = [(r, _trim(f, width)) for r, f in records if r > header_row]
+    body = [(r, f) for r, f in data if any(c.strip() for c in f)]
+    truncated = bool(body) and not text.endswith(("\n", "\r")) and len(body[-1][1]) < width
+    wide = [(r, f) for r, f in body if len(f) > width]
+    if len(wide) >= 2 and len(wide) == len(body) and len({len(f) for _, f in wide}) == 1:
+        raise InputError(Problem(
+            label, header_row, None,
+            f"the header names {width} columns ({', '.join(header)}) but every row has "
+            f"{len(wide[0][1])} cells; a column name is missing from the header row",
+        ))
+    problems = [_width_problem(label, header, r, f, False, False) for r, f in wide]
+    if truncated:
+        problems.append(_width_problem(label, header, body[-1][0], body[-1][1], True, True))
+    cells = [(f + [""] * len(header))[: len(header)] if f else [""] * len(header) for _, f in data]
+    frame = pd.DataFrame(cells, columns=range(len(header)), dtype="object")
+    frame.index = pd.Index([r for r, _ in data], dtype="int64")
+    frame = frame.map(_cell_text) if len(frame) else frame
+    problems += _header_problems(label, header, header_row)
     if problems:
-        raise InputError(problems)
-    frame = pd.DataFrame(rows, columns=header_fields, dtype="object")
-    frame = _tidy(frame)
-    frame.index = frame.index + (header_line - 1)
-    return RawTable(path.stem, label, frame)
+        raise InputError(sorted(problems, key=lambda p: (p.row or 0, p.column or "")))
+    keep = [i for i, name in enumerate(header) if name != ""]
+    frame = frame[keep]
+    frame.columns = [header[i] for i in keep]
+    return RawTable(path.stem, label, _drop_blank(frame), header_row)
 
 
-def _csv_rows(lines: list[str]):
-    """Yield (spreadsheet line number, fields) for each CSV record, honouring quoted newlines."""
-    reader = csv.reader(lines, strict=True)
-    lineno = 0
-    while True:
-        start = reader.line_num + 1
-        try:
-            fields = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raise InputError(Problem("", start, None, f"malformed CSV: {exc}")) from None
-        lineno = start
-        if lineno > len(lines) or (lineno == len(lines) and lines[-1] == "" and not fields):
-            return
-        yield lineno, fields
+def _drop_blank(frame: pd.DataFrame) -> pd.DataFrame:
+    """Drop rows whose cells are all blank (the row numbers of the others are kept)."""
+    if not len(frame.columns):
+        return frame.iloc[0:0]
+    blank = (frame == "").all(axis=1)
+    return frame.loc[~blank]
+
+
+# --- Excel ----------------------------------------------------------------------------------------
 
 
 def read_excel_text(path: Path, sheet: str | int = 0) -> RawTable:
     """Read one sheet of an .xlsx workbook as text, keeping Excel's row numbers."""
+    from openpyxl import load_workbook
+
     label = display_path(path) + (f"[{sheet}]" if isinstance(sheet, str) else "")
+    if path.stat().st_size > MAX_TABLE_BYTES:
+        raise InputError(Problem(label, None, None,
+                                 f"workbook is over {MAX_TABLE_BYTES // 2**20} MiB; use CSV or Parquet"))
     try:
-        frame = pd.read_excel(path, sheet_name=sheet, dtype=object, header=0, engine="openpyxl")
+        wb = load_workbook(path, data_only=True)
+        ws = wb[sheet] if isinstance(sheet, str) else wb.worksheets[sheet]
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many types for broken files
-        raise InputError(Problem(label, None, None, f"cannot read as an Excel workbook ({exc})"))
-    unnamed = [c for c in frame.columns if str(c).startswith("Unnamed:")]
-    if unnamed and len(unnamed) < len(frame.columns):
-        raise InputError(Problem(
-            label, 1, None,
-            f"{len(unnamed)} header cell(s) are blank or merged; put one column name in each "
-            "header cell of row 1 (unmerge the cells)",
-        ))
+        reason = str(exc) or type(exc).__name__
+        raise InputError(Problem(label, None, None,
+                                 f"cannot read the file as an Excel .xlsx workbook ({reason})")) from None
+    values = [list(r) for r in ws.iter_rows(min_row=1, values_only=True)]
+    merged = [rng for rng in ws.merged_cells.ranges]
+    wb.close()
+    texts = [[_cell_text(v) for v in r] for r in values]
+    nonblank = [i for i, r in enumerate(texts) if any(c != "" for c in r)]
+    if not nonblank:
+        raise InputError(Problem(label, None, None, "the sheet is empty; expected a header row"))
+    h = nonblank[0]
+    header_row = h + 1
+    header = texts[h]
+    problems = []
+    for rng in merged:
+        if rng.min_row <= header_row <= rng.max_row:
+            name = header[rng.min_col - 1] or None
+            problems.append(Problem(
+                label, header_row, name,
+                f"header cells {rng.coord} are merged; unmerge them and put one column name in each "
+                f"header cell of row {header_row}",
+            ))
+    width = len(header)
+    frame = pd.DataFrame([(r + [""] * width)[:width] for r in texts[h + 1 :]],
+                         columns=range(width), dtype="object")
+    frame.index = pd.Index(range(header_row + 1, header_row + 1 + len(frame)), dtype="int64")
+    problems += _header_problems(label, header, header_row)
+    if problems:
+        raise InputError(problems)
+    keep = [i for i, name in enumerate(header) if name != ""]
+    frame = frame[keep]
+    frame.columns = [header[i] for i in keep]
     name = sheet if isinstance(sheet, str) else path.stem
-    return RawTable(name, label, _tidy(frame))
+    return RawTable(name, label, _drop_blank(frame), header_row)
 
 
 def read_table(data_dir: Path, name: str) -> RawTable:
@@ -181,16 +364,11 @@ def read_table(data_dir: Path, name: str) -> RawTable:
             f"{display_path(data_dir)})",
         ))
     path, sheet = found
-    try:
-        if path.suffix.lower() == ".xlsx":
-            table = read_excel_text(path, sheet if sheet is not None else 0)
-        else:
-            table = read_csv_text(path)
-    except InputError as err:  # fill in the file label for parser-level problems
-        raise InputError([
-            Problem(p.file or display_path(path), p.row, p.column, p.message, p.severity)
-            for p in err.problems
-        ]) from None
+    if path.suffix.lower() == ".xlsx":
+        table = read_excel_text(path, sheet if sheet is not None else 0)
+    else:
+        table = read_csv_text(path)
     if table.frame.empty:
-        raise InputError(Problem(table.label, None, None, "the table has a header but no rows"))
-    return RawTable(name, table.label, table.frame)
+        raise InputError(Problem(table.label, None, None,
+                                 "the table has a header row but no data rows"))
+    return RawTable(name, table.label, table.frame, table.header_row)

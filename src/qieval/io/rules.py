@@ -31,6 +31,7 @@ def _fmt(x: pd.Series) -> pd.Series:
 
 def unknown_values(column: pd.Series, known: list[str], what: str, where: str) -> pd.DataFrame:
     """Values of an id column that are not among ``known`` (e.g. a site missing from sites.csv)."""
+    known = list(dict.fromkeys(known))
     bad = column.ne("") & ~column.isin(known)
     listed = ", ".join(known[:12]) + (" …" if len(known) > 12 else "")
     return _out(bad, column.name, "unknown " + what + " '" + column + f"' (not in {where}: {listed})")
@@ -43,9 +44,12 @@ def duplicate_keys(frame: pd.DataFrame, keys: list[str], label: str) -> pd.DataF
     dup = sub.duplicated(keep="first")
     first_row = sub.reset_index().groupby(keys, sort=False)["index"].transform("first")
     first_row.index = sub.index
-    key_text = sub.astype(str).apply(lambda r: ", ".join(f"{k} {v}" for k, v in zip(keys, r)), axis=1) \
-        if len(sub) else pd.Series(dtype=object)
-    msg = "duplicate " + label + " (" + key_text + "); first given on row " + first_row.astype(str)
+    text = sub.loc[dup].astype(str)
+    key_text = pd.Series("", index=text.index, dtype=object)
+    for i, k in enumerate(keys):  # a loop over the key columns, not the rows
+        key_text = key_text + ("" if i == 0 else ", ") + f"{k} " + text[k]
+    msg = "duplicate " + label + " (" + key_text + "); first given on row " + \
+        first_row.loc[text.index].astype(str)
     return _out(dup.reindex(frame.index, fill_value=False), keys[-1], msg.reindex(frame.index))
 
 
@@ -56,7 +60,7 @@ def counts_not_negative(values: pd.Series) -> pd.DataFrame:
 
 def numerator_within_denominator(num: pd.Series, den: pd.Series, is_proportion: pd.Series) -> pd.DataFrame:
     """For proportions the numerator is a subset of the denominator, so cannot exceed it."""
-    bad = is_proportion & num.gt(den)
+    bad = is_proportion & num.gt(den) & den.ge(0)  # a negative denominator is reported on its own
     return _out(bad, "numerator", _fmt(num) + " exceeds the denominator " + _fmt(den))
 
 
@@ -93,7 +97,7 @@ def end_not_before_start(start: pd.Series, end: pd.Series) -> pd.DataFrame:
                 + start.dt.strftime("%Y-%m-%d"))
 
 
-def series_gaps(frame: pd.DataFrame, frequency: str) -> pd.DataFrame:
+def series_gaps(frame: pd.DataFrame, frequency: str, allowed: bool = False) -> pd.DataFrame:
     """Missing periods inside each site × measure series, reported on the row after the gap.
 
     A gap must never be silently joined across in a chart: by default it is an error; projects that
@@ -120,9 +124,30 @@ def series_gaps(frame: pd.DataFrame, frequency: str) -> pd.DataFrame:
         "gap in the " + sub["measure_id"] + " series of site " + sub["site_id"] + ": "
         + missing.fillna(0).astype(int).astype(str) + f" {unit}(s) missing from "
         + first_missing.dt.strftime(fmt) + " before this row "
-        "(add the missing rows, or set allow_gaps: true in the params to chart the break)"
+        + ("(allowed by allow_gaps: true; charts show the break)" if allowed else
+           "(add the missing rows, or set allow_gaps: true in the params to chart the break)")
     )
     return _out(gap.reindex(frame.index, fill_value=False), "period", msg.reindex(frame.index))
+
+
+def swapped_columns(evidence: pd.Series, first: str, second: str, header_row: int, what: str,
+                    min_rows: int = 3, share: float = 0.8) -> pd.DataFrame:
+    """One header-row problem when most rows suggest columns ``first`` and ``second`` are swapped.
+
+    ``evidence`` is True for a row that looks swapped (e.g. numerator > denominator on a percent
+    measure), False for one that does not, NA where it says nothing. The row-level problems are still
+    reported; this adds the likely cause once, on the header row, where the fix is.
+    """
+    known = evidence.dropna().astype(bool)
+    hits = int(known.sum())
+    if len(known) < min_rows or hits < share * len(known):
+        return pd.DataFrame(columns=COLUMNS)
+    return pd.DataFrame(
+        {"row": [header_row], "column": [first],
+         "message": [f"{what} on {hits} of {len(known)} rows: are the '{first}' and '{second}' "
+                     "headers swapped?"]},
+        columns=COLUMNS,
+    )
 
 
 def project_today() -> dt.date:

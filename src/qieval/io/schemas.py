@@ -27,6 +27,13 @@ def _blank_or(pattern: re.Pattern[str]):
     return check
 
 
+def _finite_or_blank(s: pd.Series) -> pd.Series:
+    """Blank, or a plain decimal number that is finite (``1e400`` overflows to infinity)."""
+    text = s.astype(str)
+    number = pd.to_numeric(text.where(text.str.fullmatch(NUMBER.pattern)), errors="coerce")
+    return (text == "") | (number.notna() & number.abs().lt(float("inf")))
+
+
 def _nonblank(s: pd.Series) -> pd.Series:
     return s.astype(str) != ""
 
@@ -49,11 +56,20 @@ def _valid_date(allow_month: bool):
     return check
 
 
-REQUIRED = Check(_nonblank, error="a value is required here")
-WHOLE_NUMBER = Check(_blank_or(INTEGER), error="expected a whole number (no commas, units or text)")
-NUMERIC = Check(_blank_or(NUMBER), error="expected a number (no commas, units or text)")
-PERIOD = Check(_valid_date(True), error="expected a month as YYYY-MM or a date as YYYY-MM-DD")
-DATE_CHECK = Check(_valid_date(False), error="expected a date as YYYY-MM-DD")
+REQUIRED = Check(_nonblank, error="a value is required here (the cell is blank)")
+WHOLE_NUMBER = Check(
+    _blank_or(INTEGER),
+    error="expected a whole number such as 12 (digits only: no decimal places, thousands separators, "
+          "units or text)",
+)
+NUMERIC = Check(
+    _finite_or_blank,
+    error="expected a number such as 6.5 (digits and a decimal point only: no thousands separators, "
+          "units or text)",
+)
+PERIOD = Check(_valid_date(True),
+               error="expected a month as YYYY-MM (e.g. 2022-01) or a date as YYYY-MM-DD")
+DATE_CHECK = Check(_valid_date(False), error="expected a date as YYYY-MM-DD (e.g. 2022-01-31)")
 
 
 def _text(*checks: Check, required: bool = True) -> Column:
@@ -114,7 +130,7 @@ SCHEMAS: dict[str, DataFrameSchema] = {
 _BUILTIN_MESSAGES = {
     "column_in_dataframe": "required column is missing",
     "field_uniqueness": "duplicate value; each must be unique",
-    "not_nullable": "a value is required here",
+    "not_nullable": "a value is required here (the cell is blank)",
 }
 
 
@@ -133,7 +149,9 @@ def schema_failures(schema: DataFrameSchema, frame: pd.DataFrame) -> pd.DataFram
     for case in cases.itertuples(index=False):
         check = str(case.check)
         if check == "column_in_dataframe":
-            rows.append((None, str(case.failure_case), _BUILTIN_MESSAGES[check]))
+            found = ", ".join(str(c) for c in frame.columns) or "no columns"
+            rows.append((None, str(case.failure_case),
+                         f"{_BUILTIN_MESSAGES[check]} (the header row has: {found})"))
             continue
         message = _BUILTIN_MESSAGES.get(check, check)
         value = case.failure_case
