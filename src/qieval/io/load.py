@@ -216,6 +216,10 @@ def load_project_data(config: ProjectConfig, *, today: dt.date | None = None) ->
     if not config.allow_gaps:
         problems += _problems(raw["measure_values"], gaps)
     problems += _problems(raw["pdsa_cycles"], _cycle_rules(_typed_cycles(ok("pdsa_cycles")), config, site_ids, today))
+    if config.standards:  # optional table of the accreditation extension (issue 5)
+        from ..accreditation import validate_assessments
+
+        problems += validate_assessments(config, today=today)
 
     if problems:
         raise InputError(_sorted(problems))
