@@ -25,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from .disclosure import DisclosureParams
 from .errors import InputError, Problem
 
 DEFAULT_CATEGORIES = ["education", "staffing", "IT", "process", "other"]
@@ -92,6 +93,94 @@ class Reference(_Model):
     label: str
 
 
+class Aggregate(_Model):
+    """One aggregate over the record-level rows of a site and period (see :mod:`qieval.records`).
+
+    Exactly one of ``count_distinct`` (a column or a name in ``records.columns``, e.g. ``patient``),
+    ``count`` (``true``: rows), ``sum``/``mean``/``median`` (a SQL expression over the columns) or
+    ``list_size`` (``true``: the site's registered list size from sites.csv); ``where`` is an
+    optional SQL condition (DuckDB dialect) restricting the rows counted.
+    """
+
+    count_distinct: str | None = None
+    count: bool | None = None
+    sum: str | None = None
+    mean: str | None = None
+    median: str | None = None
+    list_size: bool | None = None
+    where: str | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> "Aggregate":
+        kinds = [k for k in ("count_distinct", "count", "sum", "mean", "median", "list_size")
+                 if getattr(self, k) not in (None, False)]
+        if len(kinds) != 1:
+            raise ValueError("give exactly one of count_distinct, count, sum, mean, median or "
+                             f"list_size (got {', '.join(kinds) or 'none'})")
+        if self.list_size and self.where:
+            raise ValueError("list_size takes no 'where' (it is the site's registered list size)")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(k for k in ("count_distinct", "count", "sum", "mean", "median", "list_size")
+                    if getattr(self, k) not in (None, False))
+
+
+class RecordDefinition(_Model):
+    """How a measure is derived from record-level rows: ``numerator`` (and ``denominator``) for
+    percent, rate and count measures; ``value`` (a mean or median) for continuous ones."""
+
+    numerator: Aggregate | None = None
+    denominator: Aggregate | None = None
+    value: Aggregate | None = None
+
+
+class RecordCheck(_Model):
+    """A data-quality rule on the records: ``require`` must hold on every row (SQL condition)."""
+
+    column: str
+    require: str
+    message: str | None = None
+
+
+class RecordSource(_Model):
+    """Record-level input (one row per patient per period, or per referral …).
+
+    Either ``file`` (CSV or Parquet, relative to the data directory) or ``sql`` + ``url`` (a
+    SQLAlchemy URL; ``${ENV_VAR}`` is expanded from the environment, so passwords stay out of the
+    params). ``columns`` maps the roles ``site``, ``period`` (and optionally ``patient``) to source
+    columns; ``derive`` adds named SQL expressions (e.g. ``day_type``) usable in definitions and
+    breakdowns; ``checks`` are extra data-quality rules.
+    """
+
+    file: str | None = None
+    sql: str | None = None
+    url: str | None = None
+    columns: dict[str, str] = Field(default_factory=dict)
+    derive: dict[str, str] = Field(default_factory=dict)
+    checks: list[RecordCheck] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _source(self) -> "RecordSource":
+        if bool(self.file) == bool(self.sql):
+            raise ValueError("give either 'file' or 'sql' (with 'url'), not both or neither")
+        if self.sql and not self.url:
+            raise ValueError("'sql' needs 'url' (a SQLAlchemy URL, e.g. postgresql+psycopg://…)")
+        missing = [r for r in ("site", "period") if r not in self.columns]
+        if missing:
+            raise ValueError(f"'columns' must name the source column of: {', '.join(missing)}")
+        return self
+
+
+class PlanItem(_Model):
+    """A measure of the measure plan that is not charted (e.g. qualitative patient feedback)."""
+
+    title: str
+    type: Literal["outcome", "process", "balancing"]
+    collection: str
+
+
 class Measure(_Model):
     """One measure of the IHI Model for Improvement.
 
@@ -116,6 +205,12 @@ class Measure(_Model):
     chart: Literal["run", "i", "p", "pp", "u", "up", "c"] | None = None
     #: Recalculate SPC limits at these months (``YYYY-MM``) or at ``{first_cycle: <category>}``.
     recalculate_at: list[str | dict[Literal["first_cycle"], str]] | None = None
+    #: Derive the values from the project's record-level ``records`` (qieval.records).
+    from_records: RecordDefinition | None = None
+    #: Column (or ``records.derive`` name) to break the measure down by, e.g. ``imd_quintile``.
+    breakdown: str | None = None
+    #: How the data are collected (the measure plan), e.g. "Via ePACT2 dataset and local PCNs".
+    collection: str | None = None
 
     @field_validator("recalculate_at", mode="before")
     @classmethod
@@ -136,6 +231,18 @@ class Measure(_Model):
             )
         if self.unit == "count" and not self.numerator:
             raise ValueError("a count measure needs a 'numerator' definition in words")
+        d = self.from_records
+        if d is not None:
+            need = {"percent": ("numerator", "denominator"), "rate": ("numerator", "denominator"),
+                    "count": ("numerator",), "continuous": ("value",)}[self.unit]
+            missing = [k for k in need if getattr(d, k) is None]
+            extra = [k for k in ("numerator", "denominator", "value")
+                     if k not in need and getattr(d, k) is not None]
+            if missing or extra:
+                raise ValueError(
+                    f"from_records of a {self.unit} measure takes {' and '.join(need)}"
+                    + (f"; missing {', '.join(missing)}" if missing else "")
+                    + (f"; not {', '.join(extra)}" if extra else ""))
         return self
 
     @property
@@ -175,10 +282,16 @@ class ProjectConfig(_Model):
     categories: list[str] = Field(default_factory=lambda: list(DEFAULT_CATEGORIES))
     measures: list[Measure] = Field(min_length=1)
     data: DataSection = DataSection()
+    #: Small-number policy for commissioner/public copies (qieval.disclosure; NHS Digital defaults).
+    disclosure: DisclosureParams = Field(default_factory=DisclosureParams)
     #: Standards accreditation settings (validated by qieval.accreditation): framework id etc.
     standards: dict[str, Any] | None = None
     #: Conference abstract settings (validated by qieval.abstract): headings, limits, context.
     abstract: dict[str, Any] | None = None
+    #: Record-level input from which ``from_records`` measures are derived (qieval.records).
+    records: RecordSource | None = None
+    #: Further measures of the measure plan that are not charted (qualitative, surveys …).
+    measure_plan: list[PlanItem] | None = None
     # Filled in by load_project (not from YAML):
     params_path: Path = Path(".")
     root: Path = Path(".")

@@ -14,6 +14,7 @@ import pandas as pd
 
 from ..attribution import Attribution, fit
 from ..config import Measure
+from ..disclosure import DisclosurePolicy
 from ..errors import InputError
 from . import figures
 from .html import fmt_num, heading, para, table
@@ -46,8 +47,9 @@ def _unit(measure: Measure) -> str:
 
 
 def section(result: Attribution | str, measure: Measure, cycles: pd.DataFrame, where: str,
-            anchor: str) -> str:
-    """HTML for one measure's attribution (heading level 3)."""
+            anchor: str, policy: DisclosurePolicy | None = None) -> str:
+    """HTML for one measure's attribution (heading level 3). With an enabled ``policy`` the
+    observed points resting on small counts are not drawn (the model and intervals are shown)."""
     out = [heading(measure.title, 3, anchor)]
     if isinstance(result, str):
         return "".join(out) + para(f"Not analysed: {result}.")
@@ -73,6 +75,10 @@ def section(result: Attribution | str, measure: Measure, cycles: pd.DataFrame, w
     if len(cf):
         pooled = cf.loc[cf["site_id"] == "ALL"] if (cf["site_id"] == "ALL").any() else cf
         pooled = pooled.sort_values("period")
+        if policy is not None and policy.enabled and measure.unit != "continuous":
+            counts = pooled["observed"] * pooled["denominator"]
+            small = counts.map(policy.is_small) | pooled["denominator"].map(policy.is_small)
+            pooled = pooled.assign(observed=pooled["observed"].where(~small.astype(bool)))
         mult = measure.multiplier if measure.unit == "percent" else 1.0
         last = pooled.iloc[-1]
         alt_cf = (f"Observed {measure.title.lower()} at {where} with the model's fit and the counterfactual "

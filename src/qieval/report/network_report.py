@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..config import Measure
+from ..disclosure import DisclosurePolicy, policy_for
 from ..io.load import ProjectData, load, site_cycles, site_values
 from ..measures.series import measure_series, pooled_values
 from ..measures.summary import compare_periods
@@ -39,6 +40,8 @@ class NetworkReport:
     provenance: dict = field(default_factory=dict)
     attributions: dict = field(default_factory=dict)
     output_dir: Path | None = None
+    audience: str = "evaluator"
+    policy: DisclosurePolicy | None = None
 
     @property
     def config(self):
@@ -68,7 +71,7 @@ class NetworkReport:
 
     def measures_table(self) -> Html:
         return measures_table_html(self.summary, self.config,
-                                   "Measures: baseline vs intervention (all sites pooled)")
+                                   "Measures: baseline vs intervention (all sites pooled)", self.policy)
 
     def icon_matrix(self) -> Html:
         """Site × measure: MDC variation and assurance icons with the latest value and target."""
@@ -94,12 +97,23 @@ class NetworkReport:
                 if r["assurance"]:
                     words += "; " + ASSURANCE_WORDS.get(r["assurance"], r["assurance"])
                 target = "" if pd.isna(r["target"]) else f" (target {fmt_num(r['target'], m.decimals)})"
-                out.append(f'<td><div class="icons">{icons}</div>{fmt_num(r["latest_value"], m.decimals)} '
+                latest = self._latest_text(site_id, m, r["latest_value"], r["latest_period"])
+                out.append(f'<td><div class="icons">{icons}</div>{latest} '
                            f'{escape(m.label)} in {fmt_month(r["latest_period"])}{escape(target)}'
                            f'<br><span class="notes">{escape(words)}</span></td>')
             out.append("</tr>")
         out.append("</tbody></table>")
         return Html(heading("Icon matrix") + "".join(out))
+
+    def _latest_text(self, site_id: str, m: Measure, value: float, period) -> str:
+        """A site's latest value, or the suppression marker when it rests on a small count."""
+        if self.policy is not None and self.policy.enabled and m.unit in ("percent", "rate", "count"):
+            v = self.data.measure_values
+            row = v.loc[(v["site_id"] == site_id) & (v["measure_id"] == m.id) & (v["period"] == period)]
+            if len(row) and (self.policy.is_small(row["numerator"].iloc[0])
+                             or self.policy.is_small(row["denominator"].iloc[0])):
+                return self.policy.marker
+        return fmt_num(value, m.decimals)
 
     def charts(self) -> Html:
         parts = [heading("Network charts: statistical process control"),
@@ -140,6 +154,8 @@ class NetworkReport:
                 continue
             sub = v.loc[(v["measure_id"] == m.id) & v["period"].between(i0, i1)]
             agg = sub.groupby("site_id", as_index=False)[["numerator", "denominator"]].sum()
+            if self.policy is not None and self.policy.enabled:  # sites resting on small counts are left out
+                agg = agg.loc[~(agg["numerator"].map(self.policy.is_small) | agg["denominator"].map(self.policy.is_small))]
             if len(agg) < 3:
                 continue
             agg["site"] = pd.Categorical(agg["site_id"].map(names))
@@ -167,7 +183,8 @@ class NetworkReport:
         for m in self.config.measures:
             result = attribution_section.fit_measure(self.data.measure_values, cycles, m)
             self.attributions[m.id] = result
-            parts.append(attribution_section.section(result, m, cycles, "all sites", f"attribution-{m.id}"))
+            parts.append(attribution_section.section(result, m, cycles, "all sites", f"attribution-{m.id}",
+                                                     self.policy))
         return Html("".join(parts))
 
     def provenance_block(self) -> Html:
@@ -186,8 +203,10 @@ class NetworkReport:
         return out
 
 
-def prepare(params_path: str | Path, output_dir: str | Path | None = None) -> NetworkReport:
-    """Load the project and compute the pooled results (attribution runs in its section)."""
+def prepare(params_path: str | Path, output_dir: str | Path | None = None,
+            audience: str = "evaluator") -> NetworkReport:
+    """Load the project and compute the pooled results (attribution runs in its section).
+    ``audience`` as in :func:`qieval.report.site_report.prepare`."""
     data = load(params_path)
     pooled = pooled_values(data.measure_values, data.config)
     summary = compare_periods(pooled, data.config)
@@ -202,13 +221,14 @@ def prepare(params_path: str | Path, output_dir: str | Path | None = None) -> Ne
                 site_spc.append((site_id, m, measure_spc(ss, m, site_cycles(data, site_id))))
     return NetworkReport(data, pooled, summary, spc, site_spc,
                          provenance(data.files, data.config.params_path, data.config.root),
-                         output_dir=Path(output_dir) if output_dir is not None else None)
+                         output_dir=Path(output_dir) if output_dir is not None else None,
+                         audience=audience, policy=policy_for(audience, data.config))
 
 
 def write_results(report: NetworkReport) -> Path | None:
     """Write ``network.json`` (call after the attribution section has run)."""
     out = report.output_dir
-    if out is None:
+    if out is None or report.audience != "evaluator":
         return None
     out.mkdir(parents=True, exist_ok=True)
     target = out / "network.json"

@@ -18,6 +18,7 @@ from ..config import Measure, display_path
 from ..io.load import ProjectData, load, site_cycles, site_values
 from ..measures.series import measure_series
 from ..measures.summary import compare_periods
+from ..disclosure import DisclosurePolicy, policy_for, suppress_series
 from ..spc.icons import assurance_icon_svg, variation_icon_svg
 from ..spc.measure_chart import MeasureSPC, measure_spc
 from . import attribution_section, figures
@@ -52,14 +53,31 @@ def icons_html(spc: MeasureSPC, m: Measure) -> str:
     return "".join(out)
 
 
-def measures_table_html(summary: pd.DataFrame, config, title: str = "Measures: baseline vs intervention") -> Html:
-    """Baseline vs intervention table of every measure (one row per measure of ``summary``)."""
+def _small_counts(r, policy: DisclosurePolicy | None) -> bool:
+    """Whether a summary row rests on a count the audience's policy suppresses."""
+    if policy is None or not policy.enabled:
+        return False
+    counts = [r.baseline_numerator, r.baseline_denominator, r.intervention_numerator,
+              r.intervention_denominator]
+    return any(policy.is_small(c) for c in counts if pd.notna(c))
+
+
+def measures_table_html(summary: pd.DataFrame, config, title: str = "Measures: baseline vs intervention",
+                        policy: DisclosurePolicy | None = None) -> Html:
+    """Baseline vs intervention table of every measure (one row per measure of ``summary``).
+
+    For commissioner/public copies (``policy.enabled``) a measure resting on a small count shows the
+    suppression marker instead of its rates, changes and test, and the caption states the policy.
+    """
     rows = []
     for r in summary.itertuples(index=False):
         m = config.measure(r.measure_id)
         d = m.decimals
         unit = "pp" if m.unit == "percent" else ""
         rate = lambda v, lo, hi: f"{fmt_num(v, d)} ({fmt_num(lo, d)} to {fmt_num(hi, d)})"  # noqa: E731
+        if _small_counts(r, policy):
+            rows.append([m.title, m.type, m.label] + [policy.marker] * 5)
+            continue
         rows.append([
             m.title, m.type, m.label,
             rate(r.baseline_rate, r.baseline_low, r.baseline_high),
@@ -75,6 +93,8 @@ def measures_table_html(summary: pd.DataFrame, config, title: str = "Measures: b
     caption = ("Baseline vs intervention period. Proportions pooled over months with Wilson 95% "
                "intervals (Newcombe interval for the difference); rates with exact Poisson intervals; "
                "continuous measures as the mean of monthly values (Welch).")
+    if policy is not None and policy.enabled:
+        caption += " " + policy.footnote()
     out = heading(title) + table(header, rows, caption)
     if notes:
         out += "<ul class='notes'>" + "".join(f"<li>{escape(n)}</li>" for n in notes) + "</ul>"
@@ -100,6 +120,8 @@ class SiteReport:
     spc: dict[str, MeasureSPC]
     provenance: dict = field(default_factory=dict)
     attributions: dict = field(default_factory=dict)
+    audience: str = "evaluator"
+    policy: DisclosurePolicy | None = None
 
     @property
     def config(self):
@@ -130,7 +152,7 @@ class SiteReport:
             [("What", a.what), ("How much", a.how_much), ("By when", fmt_month(pd.Timestamp(a.by_when)))]))
 
     def measures_table(self) -> Html:
-        return measures_table_html(self.summary, self.config)
+        return measures_table_html(self.summary, self.config, policy=self.policy)
 
     def prevalence(self) -> Html:
         """Measures with a reference value (e.g. register prevalence vs the expected 1%)."""
@@ -139,6 +161,9 @@ class SiteReport:
             if pd.isna(r.reference):
                 continue
             m = self.config.measure(r.measure_id)
+            if _small_counts(r, self.policy):
+                out.append(para(f"{m.title}: not shown for this audience ({self.policy.suppressed_words()})."))
+                continue
             out.append(para(
                 f"{m.title}: {fmt_num(r.baseline_rate, m.decimals)}{m.label} at baseline, "
                 f"{fmt_num(r.latest_rate, m.decimals)}{m.label} in {fmt_month(r.latest_period)} against "
@@ -162,7 +187,11 @@ class SiteReport:
                 continue
             parts.append(heading(m.title, 3))
             parts.append(icons_html(spc, m))
-            parts.append(figures.figure_html(self._spc_chart(m, spc)))
+            shown, note = self._published(m, spc.result)
+            if note:
+                parts.append(para(note, "notes"))
+            if shown["y"].notna().any():
+                parts.append(figures.figure_html(self._spc_chart(m, spc, shown, note)))
             parts.append(para(spc.reason[0].upper() + spc.reason[1:] + "."))
             parts.append("<ul>" + "".join(f"<li>{escape(f)}</li>" for f in spc.findings) + "</ul>")
             if spc.suggestion:
@@ -176,7 +205,7 @@ class SiteReport:
             result = attribution_section.fit_measure(site_values(self.data, self.site_id), self.cycles, m)
             self.attributions[m.id] = result
             parts.append(attribution_section.section(result, m, self.cycles, self.site.site_name,
-                                                     f"attribution-{m.id}"))
+                                                     f"attribution-{m.id}", self.policy))
         return Html("".join(parts))
 
     def cycles_table(self) -> Html:
@@ -191,8 +220,14 @@ class SiteReport:
         return provenance_html(self.provenance)
 
     # ---- helpers ---------------------------------------------------------------------------
-    def _spc_chart(self, m: Measure, spc: MeasureSPC):
-        r = spc.result
+    def _published(self, m: Measure, result: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+        """The chart's points for this audience: points resting on small counts removed (a note
+        says so). Limits are drawn from the engine's result unchanged."""
+        counts = self.series[m.id][["period", "numerator", "denominator"]]
+        merged = result.merge(counts, on="period", how="left", suffixes=("", "_count"))
+        return suppress_series(merged, self.policy, multiplier=m.multiplier) if self.policy else (merged, "")
+
+    def _spc_chart(self, m: Measure, spc: MeasureSPC, r: pd.DataFrame, note: str = ""):
         d = m.decimals
         ok = r.dropna(subset=["y"])
         last = ok.iloc[-1]
@@ -201,7 +236,7 @@ class SiteReport:
                f"{fmt_month(r['period'].max())}. Centre line {fmt_num(float(r['cl'].iloc[0]), d)} {m.label} "
                f"from the baseline; latest value {fmt_num(last['y'], d)} {m.label} in {fmt_month(last['period'])}. "
                f"{int(ok['sigma_signal'].sum())} point(s) outside the control limits. "
-               + " ".join(spc.findings) + f" {len(self.cycles)} PDSA cycles marked.")
+               + " ".join(spc.findings) + f" {len(self.cycles)} PDSA cycles marked. {note}".rstrip())
         ref = (m.reference.value, m.reference.label) if m.reference else None
         return figures.spc_chart(
             r, chart=spc.chart, improvement_direction=m.improvement_direction, cycles=self.cycles,
@@ -224,8 +259,13 @@ class SiteReport:
         }
 
 
-def prepare(params_path: str | Path, site_id: str, output_dir: str | Path | None = None) -> SiteReport:
-    """Load the project, compute one site's results, write ``<output_dir>/<site_id>.json``."""
+def prepare(params_path: str | Path, site_id: str, output_dir: str | Path | None = None,
+            audience: str = "evaluator") -> SiteReport:
+    """Load the project, compute one site's results, write ``<output_dir>/<site_id>.json``.
+
+    ``audience``: ``evaluator`` (restricted, full numbers) or ``commissioner`` / ``public`` (the
+    params' small-number policy applied to tables, charts and text; see :mod:`qieval.disclosure`).
+    The JSON of key results is written for evaluator copies only."""
     data = load(params_path)
     if site_id not in set(data.sites["site_id"]):
         raise ValueError(f"site {site_id!r} is not in {display_path(data.files['sites'])}")
@@ -236,8 +276,9 @@ def prepare(params_path: str | Path, site_id: str, output_dir: str | Path | None
     spc = {m.id: measure_spc(series[m.id], m, cycles) for m in data.config.measures
            if not series[m.id].empty}
     report = SiteReport(data, site_id, summary, series, cycles, spc,
-                        provenance(data.files, data.config.params_path, data.config.root))
-    if output_dir is not None:
+                        provenance(data.files, data.config.params_path, data.config.root),
+                        audience=audience, policy=policy_for(audience, data.config))
+    if output_dir is not None and audience == "evaluator":
         out = Path(output_dir)
         out.mkdir(parents=True, exist_ok=True)
         text = json.dumps(report.results(), indent=1, sort_keys=True, default=str)

@@ -141,8 +141,9 @@ def _findings(r: pd.DataFrame, measure: Measure, chart: str) -> list[str]:
     for part, g in r.groupby("part"):
         label = ("the series (centre line from the baseline)" if n_parts == 1
                  else "phase 1 (centre line from the baseline)" if part == 1 else f"phase {part}")
+        label = label if label.startswith("the ") else f"the {label}"
         if g["runs_signal"].any():
-            out.append(f"Non-random variation in the {label}: longest run {int(g['longest_run'].iloc[0])} "
+            out.append(f"Non-random variation in {label}: longest run {int(g['longest_run'].iloc[0])} "
                        f"(signal above {int(g['longest_run_max'].iloc[0])}) or crossings "
                        f"{int(g['n_crossings'].iloc[0])} (signal below {int(g['n_crossings_min'].iloc[0])}), "
                        "Anhøj rules: a shift in the process.")
