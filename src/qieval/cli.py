@@ -42,7 +42,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .config import display_path, load_project
+    from .config import load_project
     from .io.load import load_project_data
 
     config = load_project(args.params)
@@ -57,16 +57,30 @@ def cmd_run(args: argparse.Namespace) -> int:
                   f"(the project has: {', '.join(sites)})", file=sys.stderr)
             return EXIT_INPUT
         sites = wanted
-    from .report.runner import run_site
+    if args.scheduler and args.executor != "dask":
+        print("--scheduler needs --executor dask", file=sys.stderr)
+        return EXIT_INPUT
+    from .report.farm import run_farm, summary_table
 
-    outcomes = [run_site(config, site, progress=not args.quiet) for site in sites]
-    print()
-    for o in outcomes:
-        print(o.describe(), file=sys.stdout if o.ok else sys.stderr)
-    failed = [o for o in outcomes if not o.ok]
-    out = config.root / "reports" / config.id / "sites"
-    print(f"{len(outcomes) - len(failed)} of {len(outcomes)} site reports written to {display_path(out)}")
-    return EXIT_FAILED if failed else EXIT_OK
+    result = run_farm(
+        config, data, sites, workers=args.workers, executor=args.executor, scheduler=args.scheduler,
+        force=args.force, timeout=args.timeout or None, max_sites=args.max_sites_per_kernel,
+        progress=not args.quiet, project_reports=not args.no_project_reports,
+    )
+    print(summary_table(result))
+    for o in result.failed:
+        print(o.describe(), file=sys.stderr)
+    if result.failed:
+        print(f"{len(result.failed)} report(s) failed: "
+              + ", ".join(o.site_id for o in result.failed), file=sys.stderr)
+    return EXIT_FAILED if result.failed else EXIT_OK
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -78,10 +92,27 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check a project's params and data")
     p.add_argument("params", help="params/<project>.yaml")
     p.set_defaults(func=cmd_validate)
-    p = sub.add_parser("run", help="validate, then render every site's report")
+    p = sub.add_parser("run", help="validate, then render every site's report in parallel",
+                       description="Validate the project, then render every site's report (and the "
+                                   "project-level reports) in warm Jupyter kernels, in parallel; sites "
+                                   "whose inputs are unchanged since their last good run are skipped.")
     p.add_argument("params", help="params/<project>.yaml")
     p.add_argument("--sites", help="comma-separated site ids (default: all)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--workers", type=_positive_int, default=None,
+                   help="parallel workers, each with one warm kernel (default: the number of cores)")
+    p.add_argument("--executor", choices=["threads", "processes", "dask"], default="threads",
+                   help="threads in this process (default), a process pool, or a Dask cluster")
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                   help="with --executor dask: the scheduler of an existing cluster "
+                        "(default: start a LocalCluster with --workers workers)")
+    p.add_argument("--force", action="store_true", help="rerun every site, even if unchanged")
+    p.add_argument("--timeout", type=float, default=600,
+                   help="seconds a notebook cell may run before the site fails (default: 600; 0: none)")
+    p.add_argument("--max-sites-per-kernel", type=_positive_int, default=50, metavar="K",
+                   help="replace a worker's kernel after K sites (default: 50; 1: a fresh kernel per site)")
+    p.add_argument("--no-project-reports", action="store_true",
+                   help="do not run the project-level notebooks (e.g. network_report.ipynb) after the sites")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_run)
     return parser
 

@@ -1,0 +1,78 @@
+"""Fixtures for the trust tests (issue 9): the demo rendered once per session, twice in parallel
+(the second copy is only for the determinism test), with ``qieval run`` as a subprocess exactly as
+a user runs it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+SITE = "riverside"
+PROJECT = "deprescribing"
+RUN = [sys.executable, "-m", "qieval.cli", "run", f"params/{PROJECT}.yaml", "--quiet"]
+RUN_ONE = [*RUN, "--sites", SITE]
+RENDER_TIMEOUT = 240
+
+
+@dataclass
+class Render:
+    root: Path
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+    @property
+    def reports(self) -> Path:
+        return self.root / "reports"
+
+    @property
+    def site_html(self) -> Path:
+        return self.reports / PROJECT / "sites" / f"{SITE}.html"
+
+    def html_files(self) -> list[Path]:
+        """Every rendered HTML page (not the ``*.failed.html`` pages, not hidden temporary files)."""
+        return sorted(p for p in self.reports.rglob("*.html")
+                      if not p.name.startswith(".") and not p.name.endswith(".failed.html"))
+
+
+def _start(root: Path, cmd: list[str]) -> subprocess.Popen:
+    from qieval.demo import write_demo
+
+    write_demo(root)
+    return subprocess.Popen(cmd, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _finish(root: Path, proc: subprocess.Popen, t0: float) -> Render:
+    try:
+        out, err = proc.communicate(timeout=RENDER_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+    return Render(root, proc.returncode, out, err, time.perf_counter() - t0)
+
+
+@pytest.fixture(scope="session")
+def renders(tmp_path_factory) -> tuple[Render, Render]:
+    """Two independent renders into two temporary project roots, run at the same time: (a) the
+    whole demo project (every site, the project-level reports, the index), (b) one site
+    (``--sites riverside``, plus the project-level reports), for the determinism test."""
+    roots = [tmp_path_factory.mktemp("trust_a"), tmp_path_factory.mktemp("trust_b")]
+    t0 = time.perf_counter()
+    procs = [_start(r, cmd) for r, cmd in zip(roots, (RUN, RUN_ONE))]
+    a, b = (_finish(r, p, t0) for r, p in zip(roots, procs))
+    return a, b
+
+
+@pytest.fixture(scope="session")
+def rendered(renders) -> Render:
+    """The full render; fails every test that uses it if ``qieval run`` failed."""
+    r = renders[0]
+    assert r.returncode == 0, f"qieval run failed ({r.returncode}):\n{r.stderr[-3000:]}"
+    assert r.site_html.is_file(), f"{r.site_html} was not written"
+    return r
