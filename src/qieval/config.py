@@ -431,7 +431,7 @@ _EXPECTED = {
 
 def _nearest(key: str, known: list[str]) -> str:
     """``; did you mean 'x'?`` for a near-miss spelling of a known key, else ``''``."""
-    match = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    match = difflib.get_close_matches(key, known, n=1, cutoff=0.7)
     return f"; did you mean '{match[0]}'?" if match else ""
 
 

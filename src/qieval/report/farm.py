@@ -38,8 +38,13 @@ from .runner import (DEFAULT_MAX_SITES, DEFAULT_TIMEOUT, Job, SiteOutcome, noteb
                      utc_now)
 
 EXECUTORS = ("threads", "processes", "dask")
-#: Project-level notebooks run after the sites, when present: notebook name → output stem.
-PROJECT_NOTEBOOKS = {"network_report.ipynb": "network"}
+#: Project-level notebooks run after the sites, when present: notebook name → (output stem, the
+#: params section the project needs for it, or None).
+PROJECT_NOTEBOOKS = {
+    "network_report.ipynb": ("network", None),
+    "accreditation_summary.ipynb": ("accreditation", "standards"),
+    "abstract.ipynb": ("abstract", "abstract"),
+}
 MANIFEST_EVERY = 2.0  # seconds between manifest rewrites during a run
 
 
@@ -293,9 +298,9 @@ def _project_jobs(config: ProjectConfig, hashes: dict[str, str], force: bool, ma
 
     jobs, skipped = [], []
     project_dir = config.root / "reports" / config.id
-    for name, stem in PROJECT_NOTEBOOKS.items():
+    for name, (stem, needs) in PROJECT_NOTEBOOKS.items():
         nb = notebook_path(config, name)
-        if not nb.is_file():
+        if not nb.is_file() or (needs is not None and not getattr(config, needs, None)):
             continue
         offered = {"params_path": str(config.params_path), "output_dir": str(project_dir),
                    "project_dir": str(project_dir), "sites_dir": str(project_dir / "sites"),

@@ -42,9 +42,14 @@ def category_colour(category: str) -> str:
     return CATEGORY_COLOURS.get(category, GREY)
 
 
-def _new(figsize=(7.5, 3.6)):
+def _new(figsize=(7.5, 3.6), *, left: float = 0.09, bottom_in: float = 1.25):
+    """A figure with fixed margins (``bottom_in`` inches below the axes for the legend).
+
+    Fixed margins instead of constrained layout: layout solving drew every figure twice and cost
+    about half the rendering time of a site report (measured with cProfile)."""
     with plt.rc_context(RC):
-        fig, ax = plt.subplots(figsize=figsize, layout="constrained")
+        fig, ax = plt.subplots(figsize=figsize)
+    fig.subplots_adjust(left=left, right=0.98, top=1 - 0.3 / figsize[1], bottom=bottom_in / figsize[1])
     return fig, ax
 
 
@@ -63,7 +68,7 @@ def _finish_time_axes(ax, *, cycles: pd.DataFrame, title: str, ylabel: str,
     ax.set_title(title, loc="left")
     ax.set_ylabel(ylabel)
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%b\n%Y"))
-    ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=4)
+    ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=3)
 
 
 def _mark_cycles(ax, cycles: pd.DataFrame) -> None:
@@ -140,7 +145,7 @@ def forest_plot(effects: pd.DataFrame, *, unit: str, title: str, alt: str) -> pl
     """Effects by category as points with interval bars (columns category, abs_change, abs_low,
     abs_high, separable); categories that cannot be separated are listed, not plotted."""
     est = effects.loc[effects["separable"].astype(bool) & effects["abs_change"].notna()]
-    fig, ax = _new((7.5, 0.55 * max(len(effects), 2) + 1.2))
+    fig, ax = _new((7.5, 0.55 * max(len(effects), 2) + 1.2), left=0.3, bottom_in=0.55)
     with plt.rc_context(RC):
         y = np.arange(len(effects))[::-1]
         labels = []
@@ -200,7 +205,7 @@ def funnel_plot(result: pd.DataFrame, *, title: str, ylabel: str, alt: str) -> p
         ax.set_xlabel("denominator")
         ax.set_ylabel(ylabel)
         ax.set_title(title, loc="left")
-        ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=4)
+        ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=3)
     fig.qieval_alt = alt
     return fig
 

@@ -183,7 +183,7 @@ def measure_spc(series: pd.DataFrame, measure: Measure, cycles: pd.DataFrame) ->
         first_cycle = cycles["start"].min() if len(cycles) else None
         when = f" from {first_cycle:%b %Y} (the first PDSA cycle)" if first_cycle is not None else ""
         out.suggestion = (f"The process appears to have shifted. If the change is to be kept, consider "
-                          f"recalculating the limits{when}: add `recalculate_at` to this measure in the params. "
+                          f"recalculating the limits{when}: add recalculate_at to this measure in the params. "
                           "qieval never recalculates limits automatically.")
     if gaps:
         out.findings.append(f"{len(gaps)} missing period(s) ({', '.join(f'{g:%b %Y}' for g in gaps)}) are "
