@@ -65,7 +65,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     result = run_farm(
         config, data, sites, workers=args.workers, executor=args.executor, scheduler=args.scheduler,
         force=args.force, timeout=args.timeout or None, max_sites=args.max_sites_per_kernel,
-        progress=not args.quiet, project_reports=not args.no_project_reports,
+        progress=not args.quiet, project_reports=not args.no_project_reports, audience=args.audience,
     )
     print(summary_table(result))
     for o in result.failed:
@@ -112,6 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="replace a worker's kernel after K sites (default: 50; 1: a fresh kernel per site)")
     p.add_argument("--no-project-reports", action="store_true",
                    help="do not run the project-level notebooks (e.g. network_report.ipynb) after the sites")
+    p.add_argument("--audience", choices=["evaluator", "commissioner", "public"], default="evaluator",
+                   help="evaluator (restricted, full numbers; default) or commissioner/public "
+                        "(small-number policy applied; written to reports/<project>/<audience>/)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_run)
     return parser

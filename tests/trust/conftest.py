@@ -66,6 +66,9 @@ def renders(tmp_path_factory) -> tuple[Render, Render]:
     t0 = time.perf_counter()
     procs = [_start(r, cmd) for r, cmd in zip(roots, (RUN, RUN_ONE))]
     a, b = (_finish(r, p, t0) for r, p in zip(roots, procs))
+    # (a) also gets a commissioner copy (reports/<project>/commissioner/), scanned for small counts
+    subprocess.run([*RUN, "--audience", "commissioner"], cwd=roots[0], capture_output=True, text=True,
+                   timeout=RENDER_TIMEOUT)
     return a, b
 
 

@@ -127,18 +127,26 @@ def site_hashes(data, sites: list[str], notebook: Path) -> dict[str, str]:
 
 # ---- manifest -----------------------------------------------------------------------------------
 
-def manifest_path(config: ProjectConfig) -> Path:
-    return config.root / "reports" / config.id / "manifest.json"
+def project_dir(config: ProjectConfig, audience: str = "evaluator") -> Path:
+    """Where a project's reports go: ``reports/<project>/`` for evaluator copies,
+    ``reports/<project>/<audience>/`` for commissioner and public copies."""
+    base = config.root / "reports" / config.id
+    return base if audience == "evaluator" else base / audience
 
 
-def load_manifest(config: ProjectConfig) -> dict:
-    path = manifest_path(config)
+def manifest_path(config: ProjectConfig, audience: str = "evaluator") -> Path:
+    return project_dir(config, audience) / "manifest.json"
+
+
+def load_manifest(config: ProjectConfig, audience: str = "evaluator") -> dict:
+    path = manifest_path(config, audience)
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (FileNotFoundError, json.JSONDecodeError):
         manifest = {}
     manifest.setdefault("sites", {})
     manifest.setdefault("project_reports", {})
+    manifest.update(audience=audience)
     manifest.update(project=config.id, title=config.title, params=display_path(config.params_path),
                     site_order=list(config.sites))
     return manifest
@@ -146,7 +154,8 @@ def load_manifest(config: ProjectConfig) -> dict:
 
 def save_manifest(config: ProjectConfig, manifest: dict) -> None:
     manifest["updated"] = utc_now()
-    write_atomic(manifest_path(config), json.dumps(manifest, indent=1, sort_keys=True))
+    write_atomic(manifest_path(config, manifest.get("audience", "evaluator")),
+                 json.dumps(manifest, indent=1, sort_keys=True))
 
 
 def _record(manifest: dict, o: SiteOutcome, project_dir: Path) -> None:
@@ -285,40 +294,47 @@ class FarmResult:
         return not self.failed
 
 
-def _site_job(config: ProjectConfig, site: str, nb: Path, out: Path, h: str, timeout, max_sites) -> Job:
-    return Job(config.id, config.title, str(config.root), str(nb), str(out), site,
-               {"params_path": str(config.params_path), "site_id": site, "output_dir": str(out)},
-               h, timeout, max_sites)
+def _site_job(config: ProjectConfig, site: str, nb: Path, out: Path, h: str, timeout, max_sites,
+              audience: str = "evaluator") -> Job:
+    params = {"params_path": str(config.params_path), "site_id": site, "output_dir": str(out)}
+    if audience != "evaluator":
+        params["audience"] = audience
+    return Job(config.id, config.title, str(config.root), str(nb), str(out), site, params, h, timeout, max_sites)
 
 
 def _project_jobs(config: ProjectConfig, hashes: dict[str, str], force: bool, manifest: dict,
-                  timeout, max_sites) -> tuple[list[Job], list[SiteOutcome]]:
-    """Project-level notebooks that exist; parameters passed are those the notebook declares."""
+                  timeout, max_sites, audience: str = "evaluator") -> tuple[list[Job], list[SiteOutcome]]:
+    """Project-level notebooks that exist; parameters passed are those the notebook declares.
+    Commissioner/public runs include only notebooks that declare an ``audience`` parameter (the
+    others are evaluator-only)."""
     from papermill import inspect_notebook
 
     jobs, skipped = [], []
-    project_dir = config.root / "reports" / config.id
+    pdir = project_dir(config, audience)
     for name, (stem, needs) in PROJECT_NOTEBOOKS.items():
         nb = notebook_path(config, name)
         if not nb.is_file() or (needs is not None and not getattr(config, needs, None)):
             continue
-        offered = {"params_path": str(config.params_path), "output_dir": str(project_dir),
-                   "project_dir": str(project_dir), "sites_dir": str(project_dir / "sites"),
-                   "reports_dir": str(config.root / "reports"), "project_id": config.id}
+        offered = {"params_path": str(config.params_path), "output_dir": str(pdir),
+                   "project_dir": str(pdir), "sites_dir": str(pdir / "sites"),
+                   "reports_dir": str(config.root / "reports"), "project_id": config.id,
+                   "audience": audience}
         try:
             declared = set(inspect_notebook(str(nb)))
         except Exception:  # noqa: BLE001 - no parameters cell: pass the usual two
             declared = {"params_path", "output_dir"}
+        if audience != "evaluator" and "audience" not in declared:
+            continue
         params = {k: v for k, v in offered.items() if k in declared}
         h = hashlib.sha256(nb.read_bytes() + Path(config.params_path).read_bytes() + code_digest().encode()
                            + json.dumps(hashes, sort_keys=True).encode()).hexdigest()
         prev = manifest["project_reports"].get(stem, {})
-        html = project_dir / f"{stem}.html"
+        html = pdir / f"{stem}.html"
         if not force and prev.get("status") == "ok" and prev.get("hash") == h and html.is_file():
-            skipped.append(SiteOutcome(stem, True, html, project_dir / f"{stem}.ipynb", status="unchanged",
+            skipped.append(SiteOutcome(stem, True, html, pdir / f"{stem}.ipynb", status="unchanged",
                                        input_hash=h, finished=prev.get("last_run", ""), kind="project"))
             continue
-        jobs.append(Job(config.id, config.title, str(config.root), str(nb), str(project_dir), stem, params, h,
+        jobs.append(Job(config.id, config.title, str(config.root), str(nb), str(pdir), stem, params, h,
                         timeout, max_sites, kind="project", label=stem))
     return jobs, skipped
 
@@ -327,17 +343,18 @@ def run_farm(config: ProjectConfig, data, sites: list[str] | None = None, *, wor
              executor: str = "threads", scheduler: str | None = None, force: bool = False,
              timeout: float | None = DEFAULT_TIMEOUT, max_sites: int = DEFAULT_MAX_SITES,
              progress: bool = True, project_reports: bool = True, write_index: bool = True,
-             pool: _Pool | None = None) -> FarmResult:
-    """Render ``sites`` (default: all) of a validated project; see the module docstring."""
+             pool: _Pool | None = None, audience: str = "evaluator") -> FarmResult:
+    """Render ``sites`` (default: all) of a validated project; see the module docstring.
+    ``audience`` other than evaluator writes under ``reports/<project>/<audience>/``."""
     t0 = time.perf_counter()
     sites = list(sites or config.sites)
     workers = workers or os.cpu_count() or 1
-    out = config.root / "reports" / config.id / "sites"
-    project_dir = out.parent
+    pdir = project_dir(config, audience)
+    out = pdir / "sites"
     out.mkdir(parents=True, exist_ok=True)
     nb = notebook_path(config)
     hashes = site_hashes(data, list(config.sites), nb)
-    manifest = load_manifest(config)
+    manifest = load_manifest(config, audience)
     try:  # kernels read the project validated here instead of validating it again
         from .kernel import write_project_cache
 
@@ -353,7 +370,7 @@ def run_farm(config: ProjectConfig, data, sites: list[str] | None = None, *, wor
             skipped[s] = SiteOutcome(s, True, html, out / f"{s}.ipynb", status="unchanged", input_hash=hashes[s],
                                      finished=prev.get("last_run", ""))
         else:
-            jobs.append(_site_job(config, s, nb, out, hashes[s], timeout, max_sites))
+            jobs.append(_site_job(config, s, nb, out, hashes[s], timeout, max_sites, audience))
 
     result = FarmResult(config.id)
     done: dict[str, SiteOutcome] = dict(skipped)
@@ -377,7 +394,7 @@ def run_farm(config: ProjectConfig, data, sites: list[str] | None = None, *, wor
             bar.set_postfix(done=0, failed=0, remaining=len(jobs))
             for o in pool.map_unordered(jobs):
                 done[o.site_id] = o
-                _record(manifest, o, project_dir)
+                _record(manifest, o, pdir)
                 if o.ok:
                     n_ok += 1
                 else:
@@ -394,14 +411,14 @@ def run_farm(config: ProjectConfig, data, sites: list[str] | None = None, *, wor
         result.site_seconds = time.perf_counter() - t0
 
         if project_reports:
-            pjobs, pskipped = _project_jobs(config, hashes, force, manifest, timeout, max_sites)
+            pjobs, pskipped = _project_jobs(config, hashes, force, manifest, timeout, max_sites, audience)
             result.project_reports = list(pskipped)
             if pjobs:
                 if pool is None:
                     pool = _Pool(executor, 1, scheduler)
                     own_pool = True
                 for o in pool.map_unordered(pjobs):
-                    _record(manifest, o, project_dir)
+                    _record(manifest, o, pdir)
                     result.project_reports.append(o)
                     if not o.ok and progress:
                         print(o.describe(), file=sys.stderr)

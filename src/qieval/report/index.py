@@ -79,13 +79,16 @@ def render_index(reports_dir: Path) -> str:
     """The index page's HTML for every ``reports/<project>/manifest.json`` under ``reports_dir``."""
     reports_dir = Path(reports_dir)
     sections, toc = [], []
-    for manifest_file in sorted(reports_dir.glob("*/manifest.json")):
+    manifests = sorted(reports_dir.glob("*/manifest.json")) + sorted(reports_dir.glob("*/*/manifest.json"))
+    for manifest_file in manifests:
         try:
             m = json.loads(manifest_file.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError):
             continue
         project_dir = manifest_file.parent
         pid = m.get("project", project_dir.name)
+        if m.get("audience", "evaluator") != "evaluator":
+            pid = f"{pid}/{m['audience']}"
         sites = m.get("sites", {})
         n_bad = sum(1 for e in sites.values() if e.get("status") != "ok")
         anchor = f"project-{pid}"
