@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import accreditation, deprescribing
+from . import accreditation, deprescribing, opioids, pccc
 
-PROJECTS = {"deprescribing": deprescribing}
+PROJECTS = {"deprescribing": deprescribing, "opioids": opioids, "pccc": pccc}
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
@@ -33,12 +33,17 @@ def write_demo(root: str | Path = ".") -> list[Path]:
         data_dir = root / "data" / project_id
         tables = {
             "sites": module.SITES,
-            "measure_values": module.measure_values(),
+            # a project whose measures all come from its records has no measure_values table
+            "measure_values": module.measure_values() if hasattr(module, "measure_values") else None,
             "pdsa_cycles": module.pdsa_cycles(),
         }
         for name, frame in tables.items():
+            if frame is None:
+                continue
             path = data_dir / f"{name}.csv"
             _write_csv(frame, path)
             written.append(path)
+        if hasattr(module, "write_records"):  # record-level input (qieval.records)
+            written.append(module.write_records(data_dir / module.RECORDS_FILE))
     written += accreditation.write(root)  # standards framework + assessments (issue 5)
     return written

@@ -34,6 +34,8 @@ class ProjectData:
       category, change_idea, plan, do, study, act
     - ``files``: table name → source file path (for provenance)
     - ``warnings``: problems that do not stop the run (e.g. allowed gaps)
+    - ``breakdowns``: measures derived from records, per breakdown group (site_id, period,
+      measure_id, breakdown, group, numerator, denominator, value); empty without records
     """
 
     config: ProjectConfig
@@ -42,6 +44,7 @@ class ProjectData:
     pdsa_cycles: pd.DataFrame
     files: dict[str, Path] = field(default_factory=dict)
     warnings: list[Problem] = field(default_factory=list)
+    breakdowns: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def _problems(table: RawTable, failures: pd.DataFrame, severity: str = "error") -> list[Problem]:
@@ -158,7 +161,15 @@ def load_project_data(config: ProjectConfig, *, today: dt.date | None = None) ->
     today = today or rules.project_today()
     problems: list[Problem] = []
     raw: dict[str, RawTable] = {}
+    # With record-level input (qieval.records) measure_values.csv is needed only for the measures
+    # that are not derived from the records.
+    all_from_records = all(m.from_records is not None for m in config.measures)
     for name in TABLES:
+        if name == "measure_values" and all_from_records and find_table(config.data_dir, name) is None:
+            raw[name] = RawTable(name, display_path(config.data_dir / "measure_values.csv"),
+                                 pd.DataFrame(columns=["site_id", "period", "measure_id", "numerator",
+                                                       "denominator", "value"], dtype="object"))
+            continue
         try:
             raw[name] = read_table(config.data_dir, name)
         except InputError as err:
@@ -194,6 +205,17 @@ def load_project_data(config: ProjectConfig, *, today: dt.date | None = None) ->
         problems.append(Problem(display_path(config.params_path), config.key_line("sites"), "sites",
                                 f"site '{missing}' is listed in the params but not in "
                                 f"{raw['sites'].label}"))
+    derived = None
+    if config.records is not None or any(m.from_records is not None for m in config.measures):
+        from ..records import derive  # record-level input (issue 7)
+
+        derived = derive(config, _typed_sites(ok("sites")), today=today)
+        problems += derived.problems
+        from_records = {m.id for m in config.measures if m.from_records is not None}
+        dup = values["measure_id"].isin(from_records)
+        problems += [Problem(raw["measure_values"].label, int(r), "measure_id",
+                             f"measure '{mid}' is derived from the records (from_records); remove "
+                             "its rows from this table") for r, mid in values.loc[dup, "measure_id"].items()]
     values_ok = _typed_values(ok("measure_values"), config)
     problems += _problems(raw["measure_values"], _value_rules(values_ok, config, site_ids, today))
     problems += _problems(raw["measure_values"], _swap_hints(raw["measure_values"], values, config,
@@ -221,9 +243,15 @@ def load_project_data(config: ProjectConfig, *, today: dt.date | None = None) ->
 
         problems += validate_assessments(config, today=today)
 
+    if derived is not None:
+        warnings += derived.warnings
     if problems:
         raise InputError(_sorted(problems))
 
+    if derived is not None and len(derived.values):
+        values = pd.concat([values.assign(row=values.index.astype("int64")),
+                            derived.values.assign(row=0)], ignore_index=True)
+        values.index = values.pop("row")
     sites = sites.assign(list_size=sites["list_size"].astype("int64")).reset_index(drop=True)
     values = (
         values.assign(row=values.index.astype("int64"))
@@ -236,7 +264,12 @@ def load_project_data(config: ProjectConfig, *, today: dt.date | None = None) ->
         found = find_table(config.data_dir, name)
         if found:
             files[name] = found[0]
-    return ProjectData(config, sites, values, cycles, files, _sorted(warnings))
+    breakdowns = pd.DataFrame()
+    if derived is not None:
+        if derived.path is not None:
+            files["records"] = derived.path
+        breakdowns = derived.breakdowns
+    return ProjectData(config, sites, values, cycles, files, _sorted(warnings), breakdowns)
 
 
 def validate_project(params_path: str | Path, *, today: dt.date | None = None) -> tuple[list[Problem], list[Problem]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import warnings
 from html import escape
 
+import numpy as np
 import pandas as pd
 
 from ..attribution import Attribution, fit
@@ -28,6 +29,7 @@ def fit_measure(values: pd.DataFrame, cycles: pd.DataFrame, measure: Measure) ->
     if measure.unit == "count":
         v["denominator"] = 1.0
     v = v.dropna(subset=["value"] if measure.unit == "continuous" else ["numerator", "denominator"])
+    v = _to_months(v)
     interventions = cycles[["site_id", "start", "category"]]
     if v.empty or interventions.empty:
         return "no data or no PDSA cycles to attribute"
@@ -39,6 +41,19 @@ def fit_measure(values: pd.DataFrame, cycles: pd.DataFrame, measure: Measure) ->
                        rate_per=measure.per if measure.unit == "rate" else 1.0)
     except InputError as err:
         return "; ".join(p.message for p in err.problems)
+
+
+def _to_months(v: pd.DataFrame) -> pd.DataFrame:
+    """Weekly rows → monthly (``fit`` floors periods to months): numerators and denominators
+    summed, continuous values averaged. Monthly rows are returned unchanged."""
+    if v.empty:
+        return v
+    month = v["period"].dt.to_period("M").dt.to_timestamp()
+    if month.eq(v["period"]).all():  # already monthly
+        return v
+    g = v.assign(period=month).groupby(["site_id", "period"], as_index=False)
+    out = g.agg(numerator=("numerator", "sum"), denominator=("denominator", "sum"), value=("value", "mean"))
+    return out.assign(measure_id=v["measure_id"].iloc[0])
 
 
 def _unit(measure: Measure) -> str:
@@ -69,10 +84,11 @@ def section(result: Attribution | str, measure: Measure, cycles: pd.DataFrame, w
                        for r in est.itertuples()) +
            ("; " if len(est) else "") +
            "; ".join(f"{r.category}: cannot be separated" for r in eff.loc[~eff['separable'].astype(bool)].itertuples()))
-    out.append(figures.figure_html(figures.forest_plot(eff, unit=unit, title="Change associated with each category",
-                                                       alt=alt)))
+    if len(est):  # with nothing estimable the sentences above say why; an empty plot adds nothing
+        out.append(figures.figure_html(figures.forest_plot(eff, unit=unit, title="Change associated with each category",
+                                                           alt=alt)))
     cf = result.counterfactual
-    if len(cf):
+    if len(cf) and not np.allclose(cf["counterfactual"], cf["fitted"], equal_nan=True):
         pooled = cf.loc[cf["site_id"] == "ALL"] if (cf["site_id"] == "ALL").any() else cf
         pooled = pooled.sort_values("period")
         if policy is not None and policy.enabled and measure.unit != "continuous":

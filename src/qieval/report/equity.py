@@ -1,0 +1,173 @@
+"""Equity section: measures broken down by a column of the records (deprivation quintile,
+weekday/weekend …), shown side by side so that a change that helps only some groups is visible.
+
+Why: Core20PLUS5 (NHS England) asks that improvements reach the most deprived 20% of the
+population (IMD quintile 1); an overall improvement can hide a group left behind. Each group gets
+the same baseline vs intervention comparison as the measures table (qieval.measures.summary) and
+its own panel in a row of small multiples with a shared y axis.
+
+Data: ``ProjectData.breakdowns`` (from ``measures[].breakdown`` on record-derived measures). The
+network view sums numerators and denominators over sites per group and period; continuous values
+(medians per site) are averaged over sites, which is stated in the caption.
+"""
+
+from __future__ import annotations
+
+
+import matplotlib.dates as mdates
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from ..config import Measure
+from ..io.load import ProjectData
+from ..measures.series import values_in_unit
+from ..measures.summary import summarise_measure
+from . import figures
+from .html import Html, fmt_num, fmt_p, heading, para, table
+
+#: Labels of deprivation quintiles (English IMD: 1 = most deprived 20%, the Core20 of Core20PLUS5).
+IMD_LABELS = {"1": "1 (most deprived 20%: Core20)", "2": "2", "3": "3", "4": "4",
+              "5": "5 (least deprived 20%)"}
+
+
+def group_label(breakdown: str, group: str) -> str:
+    """A readable group name (IMD quintiles get their Core20 meaning)."""
+    if "imd" in breakdown.lower() or "quintile" in breakdown.lower():
+        return IMD_LABELS.get(str(group), str(group))
+    return str(group)
+
+
+def breakdown_values(data: ProjectData, measure: Measure, site_id: str | None = None) -> pd.DataFrame:
+    """One row per group × period: numerator, denominator, value (pooled over sites when
+    ``site_id`` is None)."""
+    b = data.breakdowns
+    if b is None or b.empty:
+        return pd.DataFrame()
+    b = b.loc[b["measure_id"] == measure.id]
+    if site_id is not None:
+        b = b.loc[b["site_id"] == site_id]
+    if b.empty:
+        return b
+    out = b.groupby(["group", "period"], as_index=False).agg(
+        numerator=("numerator", "sum"), denominator=("denominator", "sum"), value=("value", "mean"))
+    return out.assign(measure_id=measure.id, breakdown=b["breakdown"].iloc[0])
+
+
+def group_summary(values: pd.DataFrame, data: ProjectData, measure: Measure) -> pd.DataFrame:
+    """Baseline vs intervention per group (the measures-table statistics)."""
+    rows = []
+    for group, g in values.groupby("group", sort=True):
+        v = g.copy()
+        if measure.unit in ("percent", "rate"):
+            v = v.loc[v["denominator"] > 0]
+        row = summarise_measure(v, data.config, measure)
+        rows.append(row | {"group": group})
+    return pd.DataFrame(rows)
+
+
+def _sentence(summary: pd.DataFrame, measure: Measure, breakdown: str) -> str:
+    """Which groups improved clearly, and the largest and smallest change."""
+    out = _clear(summary, measure, breakdown)
+    ok = summary.dropna(subset=["abs_change"]) if "abs_change" in summary else summary.iloc[0:0]
+    if len(ok) >= 2:
+        unit = "pp" if measure.unit == "percent" else f" {measure.label}"
+        lo, hi = ok.loc[ok["abs_change"].idxmin()], ok.loc[ok["abs_change"].idxmax()]
+        d = measure.decimals
+        out += (f" Change from baseline ranges from {fmt_num(lo['abs_change'], d)}{unit} "
+                f"({group_label(breakdown, lo['group'])}) to {fmt_num(hi['abs_change'], d)}{unit} "
+                f"({group_label(breakdown, hi['group'])}).")
+    return out.strip()
+
+
+def _clear(summary: pd.DataFrame, measure: Measure, breakdown: str) -> str:
+    """Which groups improved clearly (95% interval of the change excludes no change)."""
+    sign = {"increase": 1, "decrease": -1}.get(measure.improvement_direction, 0)
+    if sign == 0 or "abs_low" not in summary:
+        return ""
+    better = summary.loc[(summary["abs_high"] < 0) if sign < 0 else (summary["abs_low"] > 0)]
+    unclear = summary.loc[~summary.index.isin(better.index)]
+    names = lambda s: ", ".join(group_label(breakdown, g) for g in s["group"])  # noqa: E731
+    if len(better) == len(summary):
+        return "Every group improved (95% interval of the change excludes no change)."
+    if better.empty:
+        return "No group shows a clear improvement (every 95% interval includes no change)."
+    return (f"Clear improvement in {names(better)}; no clear improvement in {names(unclear)}: "
+            "the change has not reached every group.")
+
+
+def _panels(values: pd.DataFrame, measure: Measure, breakdown: str, start: pd.Timestamp,
+            title: str, alt: str) -> plt.Figure:
+    """One panel per group, side by side, shared y axis, intervention start marked."""
+    groups = sorted(values["group"].unique(), key=str)
+    with plt.rc_context(figures.RC):
+        fig, axes = plt.subplots(1, len(groups), figsize=(min(2.2 * len(groups) + 1, 11), 2.8),
+                                 sharey=True, layout="constrained", squeeze=False)
+        for ax, group in zip(axes[0], groups):
+            g = values.loc[values["group"] == group].sort_values("period")
+            y = values_in_unit(measure, g["numerator"], g["denominator"], g["value"])
+            ax.plot(g["period"], y, lw=1, color=figures.GREY, marker="o", ms=2)
+            y = pd.Series(np.asarray(y, dtype="float64"), index=g.index)
+            base = y[g["period"] < start].dropna()
+            after = y[g["period"] >= start].dropna()
+            if len(base):
+                ax.hlines(base.mean(), g["period"].min(), start, color=figures.DARK, lw=1.2)
+            if len(after):
+                ax.hlines(after.mean(), start, g["period"].max(), color=figures.NHS_BLUE, lw=1.6)
+            ax.axvline(start, color=figures.GREY, lw=0.8, ls="--")
+            ax.set_title(group_label(breakdown, group), fontsize=8, loc="left")
+            ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=2, maxticks=4))
+            ax.xaxis.set_major_formatter(mdates.DateFormatter("%b\n%Y"))
+            ax.tick_params(axis="x", labelsize=6)
+        axes[0][0].set_ylabel(measure.label)
+        fig.suptitle(title, fontsize=9, x=0.01, ha="left")
+    fig.qieval_alt = alt
+    return fig
+
+
+def measure_equity(data: ProjectData, measure: Measure, site_id: str | None = None) -> Html:
+    """Heading, table and panels for one measure with a breakdown ('' when there is none)."""
+    values = breakdown_values(data, measure, site_id)
+    if values.empty:
+        return Html("")
+    if measure.unit in ("percent", "rate") and values["denominator"].isna().all():
+        return Html("")  # e.g. a list-size denominator: not known per group
+    breakdown = str(values["breakdown"].iloc[0])
+    summary = group_summary(values, data, measure)
+    d = measure.decimals
+    pp = "pp" if measure.unit == "percent" else ""
+    rows = [[group_label(breakdown, r.group),
+             f"{fmt_num(r.baseline_rate, d)} ({fmt_num(r.baseline_low, d)} to {fmt_num(r.baseline_high, d)})",
+             f"{fmt_num(r.intervention_rate, d)} ({fmt_num(r.intervention_low, d)} to {fmt_num(r.intervention_high, d)})",
+             f"{fmt_num(r.abs_change, d)}{pp} ({fmt_num(getattr(r, 'abs_low', np.nan), d)} to "
+             f"{fmt_num(getattr(r, 'abs_high', np.nan), d)})",
+             fmt_p(getattr(r, "p_value", np.nan))] for r in summary.itertuples()]
+    where = "this site" if site_id else "all sites pooled"
+    start = pd.Timestamp(data.config.intervention.start)
+    alt = (f"Small multiples of {measure.title.lower()} by {breakdown} ({where}), one panel per group "
+           "with the baseline and intervention means: "
+           + "; ".join(f"{group_label(breakdown, r.group)}: {fmt_num(r.baseline_rate, d)} to "
+                       f"{fmt_num(r.intervention_rate, d)} {measure.label}" for r in summary.itertuples()))
+    fig = _panels(values, measure, breakdown, start, f"{measure.title} by {breakdown}", alt)
+    sentence = _sentence(summary, measure, breakdown)
+    caption = (f"{measure.title} by {breakdown}, {where}: baseline vs intervention with 95% intervals"
+               + ("; continuous values are the mean over sites of each site's value" if
+                  measure.unit == "continuous" and site_id is None else ""))
+    return Html(heading(f"{measure.title} by {breakdown}", 3)
+                + (para(sentence) if sentence else "")
+                + figures.figure_html(fig)
+                + table([breakdown, "Baseline (95% CI)", "Intervention (95% CI)", "Change (95% CI)", "Test"],
+                        rows, caption))
+
+
+def equity_section(data: ProjectData, site_id: str | None = None) -> Html:
+    """Every measure with a breakdown, side by side by group (heading level 2); '' if none."""
+    parts = [measure_equity(data, m, site_id) for m in data.config.measures if m.breakdown]
+    parts = [p for p in parts if p]
+    if not parts:
+        return Html("")
+    intro = para("Each measure broken down by group (e.g. deprivation quintile: Core20PLUS5 asks that "
+                 "improvement reaches the most deprived 20%), side by side on the same scale, so that a "
+                 "change which helps only some groups is visible. Black line: baseline mean; blue line: "
+                 "intervention mean.")
+    return Html(heading("Equity: measures by group") + intro + "".join(parts))
