@@ -113,3 +113,17 @@ def test_pooled_values_sum_only_complete_periods():
     p = pooled_values(v, cfg)
     assert len(p) == 1
     assert (p["numerator"].iloc[0], p["denominator"].iloc[0]) == (4, 30)
+
+
+def test_rate_with_zero_baseline_has_no_relative_change():
+    cfg = _config(unit="count", numerator="events", denominator=None)
+    v = _values([("A", "2020-01-01", "m", 0, None, None), ("A", "2020-02-01", "m", 0, None, None),
+                 ("A", "2020-03-01", "m", 4, None, None)])
+    row = compare_periods(v, cfg).iloc[0]
+    assert row["baseline_rate"] == 0 and row["intervention_rate"] == 4
+    assert np.isnan(row["rel_change"]) and "no events in the baseline" in row["note"]
+    # exact conditional test: given 4 events, all in the intervention month with exposure 1 of 3
+    # months, P(X = 4 | p = 1/3) = (1/3)^4 and the two-sided p is the sum of outcomes as unlikely
+    from scipy import stats
+    probs = stats.binom.pmf(range(5), 4, 1 / 3)
+    assert row["p_value"] == pytest.approx(probs[probs <= probs[4] * (1 + 1e-7)].sum())

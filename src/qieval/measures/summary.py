@@ -70,10 +70,14 @@ def _rate_changes(measure: Measure, b: dict, i: dict) -> dict:
     r1, r2 = b["num"] / e1, i["num"] / e2
     se = np.sqrt(b["num"] / e1**2 + i["num"] / e2**2)
     rr = ci.rate_ratio(b["num"], e1, i["num"], e2)
-    return {"abs_change": (r2 - r1) * scale, "abs_low": (r2 - r1 - ci.Z95 * se) * scale,
-            "abs_high": (r2 - r1 + ci.Z95 * se) * scale, "rel_change": rr["ratio"] - 1,
-            "rel_low": rr["low"] - 1, "rel_high": rr["high"] - 1,
-            "test": "exact conditional test of two Poisson rates", "p_value": rr["p_value"]}
+    out = {"abs_change": (r2 - r1) * scale, "abs_low": (r2 - r1 - ci.Z95 * se) * scale,
+           "abs_high": (r2 - r1 + ci.Z95 * se) * scale, "rel_change": rr["ratio"] - 1,
+           "rel_low": rr["low"] - 1, "rel_high": rr["high"] - 1,
+           "test": "exact conditional test of two Poisson rates", "p_value": rr["p_value"]}
+    if b["num"] == 0:  # a ratio against zero is undefined (the exact test still applies)
+        out |= {"rel_change": np.nan, "rel_low": np.nan, "rel_high": np.nan,
+                "note": "relative change undefined: no events in the baseline"}
+    return out
 
 
 def _continuous(values: pd.DataFrame) -> dict:
