@@ -17,7 +17,6 @@ from trust_helpers import audience_of
 
 from qieval.disclosure import DisclosurePolicy, scan_for_small_counts, scan_html
 
-REPO = Path(__file__).resolve().parents[2]
 THRESHOLD = DisclosurePolicy().threshold  # 8: counts 1..7 must not appear
 
 SYNTHETIC = """<!DOCTYPE html><html><body><h1>t</h1>
@@ -71,23 +70,10 @@ def _scan(paths: list[Path], base: Path) -> list[str]:
 
 def test_fresh_commissioner_and_public_outputs_have_no_small_counts(rendered):
     paths = _audience_outputs(rendered.reports)
-    if not paths:
-        pytest.skip("qieval run rendered no commissioner/public HTML or CSV yet (looked for "
-                    'data-audience="commissioner|public", reports/**/{commissioner,public}/**, '
-                    "*.commissioner.*, *.public.*): audiences are not wired into the runner")
+    # the session fixture renders a commissioner copy (qieval run --audience commissioner)
+    assert any("commissioner" in p.parts for p in paths), "no commissioner copy was rendered"
     problems = _scan(paths, rendered.reports)
     assert not problems, "unsuppressed small counts:\n" + "\n".join(problems[:50])
-
-
-REPO_OUTPUTS = _audience_outputs(REPO / "reports")
-
-
-@pytest.mark.parametrize("path", REPO_OUTPUTS or [None],
-                         ids=[str(p.relative_to(REPO)) for p in REPO_OUTPUTS] or ["none"])
-def test_repository_commissioner_and_public_outputs_have_no_small_counts(path):
-    if path is None:
-        pytest.skip("no commissioner/public outputs under reports/ in the repository yet")
-    assert not _scan([path], REPO), _scan([path], REPO)[:50]
 
 
 def test_evaluator_copies_are_marked_restricted(rendered):
