@@ -94,3 +94,21 @@ def test_mdc_icons_for_a_shift_with_a_target():
     # → the target is consistently missed: 'fail'
     assert r.mdc["upl"].iloc[0] == pytest.approx(12.66)
     assert r.assurance == "fail"
+
+
+def test_site_comparison_funnel_by_hand():
+    from qieval.spc.measure_chart import site_comparison
+
+    v = pd.DataFrame({"site_id": ["a", "b", "c", "d"], "measure_id": "m",
+                      "period": pd.Timestamp("2022-01-01"), "numerator": [10, 20, 30, 3],
+                      "denominator": [100, 100, 100, 50]})
+    names = {"a": "A", "b": "B", "c": "C", "d": "D"}
+    r, chart, left_out = site_comparison(v, measure(), pd.Timestamp("2022-01-01"), pd.Timestamp("2022-12-01"),
+                                         names, is_small=lambda x: 1 <= x <= 7)
+    # site d rests on 3 (a small count) → left out; p̄ = 60/300 = 0.2; for n = 100 the limits are
+    # 100·(0.2 ± 3·sqrt(0.2·0.8/100)) = 8 and 32
+    assert chart == "p" and left_out == 1
+    assert sorted(r["x"].astype(str)) == ["A", "B", "C"]
+    assert r["cl"].iloc[0] == pytest.approx(20.0)
+    assert r["ucl"].iloc[0] == pytest.approx(32.0) and r["lcl"].iloc[0] == pytest.approx(8.0)
+    assert not r["sigma_signal"].any()

@@ -9,7 +9,6 @@ assurance, latest value, target).
 from __future__ import annotations
 
 import json
-import warnings
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
@@ -22,12 +21,11 @@ from ..io.load import ProjectData, load, site_cycles, site_values
 from ..measures.series import measure_series, pooled_values
 from ..measures.summary import compare_periods
 from ..spc.icons import assurance_icon_svg, variation_icon_svg
-from ..spc.measure_chart import MeasureSPC, icon_summary, measure_spc
-from ..spc.qic import qic
+from ..spc.measure_chart import MeasureSPC, icon_summary, measure_spc, site_comparison
 from . import attribution_section, figures
 from .html import Html, definition_list, fmt_month, fmt_num, heading, para, table
 from .provenance import provenance
-from .site_report import ASSURANCE_WORDS, VARIATION_WORDS, icons_html, measures_table_html, provenance_html
+from .site_report import ASSURANCE_WORDS, CHART_NAMES, VARIATION_WORDS, icons_html, measures_table_html, provenance_html
 
 
 @dataclass
@@ -152,25 +150,17 @@ class NetworkReport:
         for m in self.config.measures:
             if m.unit not in ("percent", "rate"):
                 continue
-            sub = v.loc[(v["measure_id"] == m.id) & v["period"].between(i0, i1)]
-            agg = sub.groupby("site_id", as_index=False)[["numerator", "denominator"]].sum()
-            if self.policy is not None and self.policy.enabled:  # sites resting on small counts are left out
-                agg = agg.loc[~(agg["numerator"].map(self.policy.is_small) | agg["denominator"].map(self.policy.is_small))]
-            if len(agg) < 3:
+            small = self.policy.is_small if self.policy is not None and self.policy.enabled else None
+            r, chart, _ = site_comparison(v, m, i0, i1, names, small)
+            if r is None:
                 continue
-            agg["site"] = pd.Categorical(agg["site_id"].map(names))
-            large = agg["denominator"].mean() / max(sub["period"].nunique(), 1) >= 1000
-            chart = ("pp" if large else "p") if m.unit == "percent" else ("up" if large else "u")
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                r = qic(agg, "site", "numerator", "denominator", chart=chart, multiply=m.multiplier)
             outside = [str(x) for x in r.loc[r["sigma_signal"].astype(bool), "x"]]
             alt = (f"Funnel plot of {m.title.lower()} by site over the intervention period "
                    f"({fmt_month(i0)} to {fmt_month(i1)}); network value {fmt_num(r['cl'].iloc[0], m.decimals)} "
                    f"{m.label}. " + "; ".join(f"{row.x}: {fmt_num(row.y, m.decimals)}" for row in r.itertuples())
                    + (f". Outside the 3σ limits: {', '.join(outside)}." if outside else ". All sites within the limits."))
             parts.append(figures.figure_html(figures.funnel_plot(
-                r, title=f"{m.title} ({'Laney ' if large else ''}{chart.rstrip('p') if chart != 'pp' else 'p′'} limits)",
+                r, title=f"{m.title} ({CHART_NAMES[chart]} limits)",
                 ylabel=m.label, alt=alt)))
         return Html("".join(parts))
 

@@ -205,3 +205,31 @@ def icon_summary(results: list[tuple[str, Measure, MeasureSPC]]) -> pd.DataFrame
             "target": m.target, "improvement_direction": m.improvement_direction,
         })
     return pd.DataFrame(rows)
+
+
+def site_comparison(values: pd.DataFrame, measure: Measure, start: pd.Timestamp, end: pd.Timestamp,
+                    names: dict[str, str], is_small=None) -> tuple[pd.DataFrame | None, str, int]:
+    """Funnel-plot data comparing sites on one proportion or rate over ``start``–``end``.
+
+    Sums each site's numerator and denominator over the window and runs a categorical
+    :func:`qic` (x = site name): p or u limits, Laney p′/u′ when the mean denominator per period
+    is at least :data:`LANEY_MIN_DENOMINATOR`. ``is_small`` (a disclosure predicate) leaves out
+    sites resting on small counts. Returns (qic result or None with fewer than 3 sites, chart,
+    number of sites left out).
+    """
+    sub = values.loc[(values["measure_id"] == measure.id) & values["period"].between(start, end)]
+    agg = sub.groupby("site_id", as_index=False)[["numerator", "denominator"]].sum()
+    left_out = 0
+    if is_small is not None:
+        small = agg["numerator"].map(is_small) | agg["denominator"].map(is_small)
+        left_out = int(small.sum())
+        agg = agg.loc[~small.astype(bool)]
+    large = len(agg) > 0 and agg["denominator"].mean() / max(sub["period"].nunique(), 1) >= LANEY_MIN_DENOMINATOR
+    chart = ("pp" if large else "p") if measure.unit == "percent" else ("up" if large else "u")
+    if len(agg) < 3:
+        return None, chart, left_out
+    agg = agg.assign(site=pd.Categorical(agg["site_id"].map(names)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = qic(agg, "site", "numerator", "denominator", chart=chart, multiply=measure.multiplier)
+    return r, chart, left_out
