@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import pandas as pd
 
@@ -282,8 +283,23 @@ def validate_project(params_path: str | Path, *, today: dt.date | None = None) -
     return [], data.warnings
 
 
+#: Optional process-wide cache of validated projects (the report farm's warm kernels install one):
+#: called with the params path, returns a ProjectData or None to load and validate as usual.
+_load_cache: Callable[[str | Path], "ProjectData | None"] | None = None
+
+
+def set_load_cache(cache: Callable[[str | Path], "ProjectData | None"] | None) -> None:
+    """Install (or remove, with None) the process-wide project cache consulted by :func:`load`."""
+    global _load_cache
+    _load_cache = cache
+
+
 def load(params_path: str | Path) -> ProjectData:
     """Load a project (params + data), raising :class:`InputError` on any problem."""
+    if _load_cache is not None:
+        data = _load_cache(params_path)
+        if data is not None:
+            return data
     return load_project_data(load_project(params_path))
 
 

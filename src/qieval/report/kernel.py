@@ -189,34 +189,27 @@ def install_load_cache() -> None:
     In a warm kernel the validated project is kept, keyed on the params file and the stat (mtime,
     size) of every file in the data folder, and each call gets a copy of its tables; a new kernel
     reads the project the runner validated (:func:`write_project_cache`) when its key matches.
-    Every module of qieval that imported ``load`` by name is pointed at the cached version.
+    Installed through :func:`qieval.io.load.set_load_cache`, the hook ``load`` itself consults.
     """
-    import sys
-
     import qieval.io.load as L
 
-    original = _BASE.setdefault("load", getattr(L.load, "__wrapped__", L.load))
-    cached = _BASE.get("cached_load")
-    if cached is None:
-        store: dict = {}
+    if _BASE.get("load_cache_installed"):
+        return
+    store: dict = {}
 
-        def cached(params_path, *args, **kwargs):
-            found = _stat_key(params_path) if not args and not kwargs else None
-            if found is None:
-                return original(params_path, *args, **kwargs)
-            key, cache_file = found
-            if key not in store:
-                store.clear()
-                data = _read_project_cache(key, cache_file) if cache_file.is_file() else None
-                store[key] = data if data is not None else original(params_path)
-            return _copy_project(store[key])
+    def cached(params_path):
+        found = _stat_key(params_path)
+        if found is None:
+            return None  # not cacheable: load and validate as usual
+        key, cache_file = found
+        if key not in store:
+            store.clear()
+            data = _read_project_cache(key, cache_file) if cache_file.is_file() else None
+            store[key] = data if data is not None else L.load_project_data(L.load_project(params_path))
+        return _copy_project(store[key])
 
-        cached.__wrapped__ = original
-        cached.__doc__ = original.__doc__
-        _BASE["cached_load"] = cached
-    for name, mod in list(sys.modules.items()):
-        if (name == "qieval" or name.startswith("qieval.")) and getattr(mod, "load", None) is original:
-            mod.load = cached
+    L.set_load_cache(cached)
+    _BASE["load_cache_installed"] = True
 
 
 def _clear_namespace() -> None:
@@ -265,8 +258,6 @@ def reset(cwd: str, seed: int = SEED) -> None:
     random.seed(seed)
     np.random.seed(seed)
     os.chdir(cwd)
-    if "load" in _BASE:
-        install_load_cache()  # modules imported by the previous site
     _clear_namespace()  # last: also removes the ``_qk`` name the reset cell defined
 
 
