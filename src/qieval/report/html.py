@@ -14,10 +14,16 @@ import pandas as pd
 
 
 class Html(str):
-    """A string of trusted HTML that Jupyter displays as HTML."""
+    """A string of trusted HTML that Jupyter displays as HTML.
+
+    The plain-text form is a short placeholder, so executed notebooks do not store every section
+    twice (as HTML and again as the repr of the string)."""
 
     def _repr_html_(self) -> str:
         return str(self)
+
+    def _repr_pretty_(self, p, cycle) -> None:  # IPython's plain-text form
+        p.text(f"<qieval report section: {len(self):,} characters of HTML>")
 
 
 def fmt_num(x: float | None, decimals: int = 1) -> str:
