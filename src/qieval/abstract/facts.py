@@ -276,12 +276,93 @@ def level_fact(report) -> Fact:
                        "uses Attribution.level", source="qieval.measures.summary; NetworkReport.attributions")
 
 
-def build_facts(report, measures: list[Measure]) -> dict[str, Fact]:
-    """Every fact for the project and the given measures, by key (``attributions`` must be filled)."""
+def build_facts(report, measures: list[Measure], policy=None) -> dict[str, Fact]:
+    """Every fact for the project and the given measures, by key (``attributions`` must be filled).
+    With an enabled small-number ``policy`` (commissioner/public copies) the facts are as published
+    (:func:`publish`); without one, or with a disabled one (evaluator), they are exact."""
     facts = project_facts(report) + [level_fact(report)]
     for m in measures:
         facts += measure_facts(report, m) + spc_facts(report, m) + attribution_facts(report, m)
-    return {f.key: f for f in facts}
+    out = {f.key: f for f in facts}
+    if policy is not None and policy.enabled:
+        out = publish(out, report, measures, policy)
+    return out
+
+
+SUPPRESSED_TEXT = "not shown (small numbers)"
+
+
+def _published_method(method: str, text: str) -> str:
+    return f"{method}; published as {text} (small-number policy applied)"
+
+
+def _latest_counts(report, m: Measure, period) -> tuple[float | None, float | None]:
+    """Σ numerator and Σ denominator of the pooled series in ``period`` (None when absent)."""
+    p = getattr(report, "pooled", None)
+    if p is None or not {"measure_id", "period", "numerator"}.issubset(p.columns):
+        return None, None
+    row = p.loc[(p["measure_id"] == m.id) & (pd.to_datetime(p["period"]) == pd.Timestamp(period))]
+    if row.empty:
+        return None, None
+    den = row["denominator"].iloc[0] if "denominator" in row.columns else None
+    return row["numerator"].iloc[0], den
+
+
+def publish(facts: dict[str, Fact], report, measures: list[Measure], policy) -> dict[str, Fact]:
+    """The facts as a commissioner/public copy prints them (pure: ``facts`` is not changed).
+
+    Counts of people (the registered population; numerators and denominators quoted in the
+    methods) go through ``policy.show_count``; a percentage or rate resting on a suppressed
+    numerator or denominator is not shown (nor its interval, nor the latest-vs-reference figure
+    derived from it); other percentages are recomputed from the rounded counts
+    (``policy.show_percent``). Counts that are not of people (sites, months, PDSA cycles) and
+    model estimates are unchanged. The method says what was published."""
+    from dataclasses import replace
+
+    out = dict(facts)
+    f = out.get("sites.list_size")
+    if f is not None:
+        text = policy.show_count(f.value, prose=True)
+        out[f.key] = replace(f, text=text, method=_published_method(f.method, text))
+    summary = report.summary
+    for m in measures:
+        if m.unit == "continuous":
+            continue
+        rows = summary.loc[summary["measure_id"] == m.id]
+        if rows.empty:
+            continue
+        r = rows.iloc[0]
+        for phase in ("baseline", "intervention", "latest"):
+            f = out.get(f"{m.id}.{phase}")
+            if f is None:
+                continue
+            if phase == "latest":
+                num, den = _latest_counts(report, m, r["latest_period"])
+            else:
+                num, den = r[f"{phase}_numerator"], r[f"{phase}_denominator"]
+            method = f.method
+            if phase != "latest":
+                exact = (f" (Σ numerator {num:,.0f}" + ("" if m.unit == "count" else f", Σ denominator {den:,.0f}")
+                         + ")")
+                shown = (f" (Σ numerator {policy.show_count(num)}"
+                         + ("" if m.unit == "count" else f", Σ denominator {policy.show_count(den)}") + ")")
+                method = method.replace(exact, shown)
+            small = policy.is_small(num) or (m.unit != "count" and policy.is_small(den))
+            if small:
+                out[f.key] = replace(f, text=SUPPRESSED_TEXT, interval="",
+                                     method=_published_method(method, SUPPRESSED_TEXT))
+                if phase == "latest" and f"{m.id}.vs_reference" in out:
+                    g = out[f"{m.id}.vs_reference"]
+                    out[g.key] = replace(g, text=SUPPRESSED_TEXT,
+                                         method=_published_method(g.method, SUPPRESSED_TEXT))
+                continue
+            text = f.text
+            if m.unit == "percent" and num is not None and den is not None:
+                keep = policy.model_copy(update={"percent_decimals": max(policy.percent_decimals, m.decimals)})
+                text = keep.show_percent(num, den) + "%"
+            printed = f"{text} ({f.interval})" if f.interval else text
+            out[f.key] = replace(f, text=text, method=_published_method(method, printed))
+    return out
 
 
 def facts_table(facts: dict[str, Fact] | list[Fact]) -> pd.DataFrame:

@@ -88,21 +88,31 @@ STATUS_WORDS = {"accredited": "accredited", "progressing": "progressing towards 
                 "not yet": "not yet progressing (status: not yet)"}
 
 
-def _measure_phrase(c) -> str:
+def shown_value(c, policy=None) -> str:
+    """A check's value as published: the policy's marker when a small-number ``policy`` is enabled
+    and the window's numerator or denominator is small (commissioner/public copies), else
+    :func:`fmt_value`."""
+    if policy is not None and policy.enabled and not pd.isna(c.value) and (
+            policy.is_small(c.numerator) or policy.is_small(c.denominator)):
+        return policy.marker
+    return fmt_value(c.value, c.decimals)
+
+
+def _measure_phrase(c, policy=None) -> str:
     """E.g. ``S1 register size 0.39% in Jan 2023 to Mar 2023, meets the threshold of at
-    least 0.4%`` (or ``does not meet``)."""
+    least 0.4%`` (or ``does not meet``); the value is the marker when ``policy`` suppresses it."""
     months = f"{c.window_start:%b %Y} to {c.window_end:%b %Y}"
     unit = c.label if c.label == "%" else f" {c.label}"
     threshold = f"{WORDS[c.comparison]} {c.threshold:g}{unit}"
     if pd.isna(c.value):
         return f"{c.standard_id} {c.name}: no data in {months} to check the threshold of {threshold}"
     word = "meets" if c.meets else "does not meet"
-    return (f"{c.standard_id} {c.name} {fmt_value(c.value, c.decimals)}{unit} in {months}, "
+    return (f"{c.standard_id} {c.name} {shown_value(c, policy)}{unit} in {months}, "
             f"{word} the threshold of {threshold}")
 
 
 def _site_row(site: str, name: str, standards: pd.DataFrame, rounds: pd.DataFrame, checks: pd.DataFrame,
-              framework: Framework) -> dict:
+              framework: Framework, policy=None) -> dict:
     rule = framework.accreditation
     s, r = standards.loc[standards["site_id"] == site], rounds.loc[rounds["site_id"] == site]
     blank = {"site_id": site, "site_name": name, "history": "never", "first_accredited": "",
@@ -127,15 +137,15 @@ def _site_row(site: str, name: str, standards: pd.DataFrame, rounds: pd.DataFram
         reasons.append(f"all {last['standards_total']} standards at level {rule.min_level} or above"
                        + (" with evidence" if rule.evidence_required else "")
                        + f" in {last['round']}")
-        reasons += [_measure_phrase(x) for x in c.itertuples(index=False)]
+        reasons += [_measure_phrase(x, policy) for x in c.itertuples(index=False)]
         if hist == "sustained":
             reasons.append(f"accredited since {first.iloc[0] if len(first) else last['round']}, sustained")
     else:
         reasons += [f"{x.standard_id} self-assessed as met (level {int(claims[x.standard_id])}) but the "
-                    f"linked measure says otherwise: {_measure_phrase(x)}" for x in contra]
+                    f"linked measure says otherwise: {_measure_phrase(x, policy)}" for x in contra]
         reasons.append(f"{last['standards_met']} of {last['standards_total']} standards met in {last['round']}")
         reasons += _shortfalls(latest, framework)
-        reasons += [_measure_phrase(x) for x in c.itertuples(index=False) if not x.meets and x not in contra]
+        reasons += [_measure_phrase(x, policy) for x in c.itertuples(index=False) if not x.meets and x not in contra]
         if hist == "lapsed":
             reasons.append(f"lapsed: accredited in {', '.join(first)}, not in {last['round']}")
         if last["round_no"] == 0:
@@ -153,11 +163,13 @@ def _site_row(site: str, name: str, standards: pd.DataFrame, rounds: pd.DataFram
 
 
 def evaluate(assessments: pd.DataFrame, checks: pd.DataFrame, framework: Framework,
-             sites: list[tuple[str, str]]) -> Evaluation:
-    """Apply the rules. ``sites``: (site_id, site_name) of every site of the project, in order."""
+             sites: list[tuple[str, str]], policy=None) -> Evaluation:
+    """Apply the rules. ``sites``: (site_id, site_name) of every site of the project, in order.
+    ``policy``: a small-number policy (commissioner/public copies): linked-measure values resting on
+    a small numerator or denominator are quoted in the reasons as its marker (statuses unchanged)."""
     standards = standard_rows(assessments, framework)
     rounds = round_rows(standards, checks, framework)
-    status = pd.DataFrame([_site_row(sid, name, standards, rounds, checks, framework) for sid, name in sites],
+    status = pd.DataFrame([_site_row(sid, name, standards, rounds, checks, framework, policy) for sid, name in sites],
                           columns=STATUS_COLUMNS)
     return Evaluation(standards, rounds, checks, status)
 

@@ -22,6 +22,7 @@ from ..abstract.facts import Fact, build_facts
 from ..abstract.settings import AbstractSettings, load_settings
 from ..abstract.squire import squire_checklist
 from ..config import Measure, display_path
+from ..disclosure import DisclosurePolicy, policy_for
 from . import attribution_section, figures
 from .exporter import write_atomic
 from .html import Html, fmt_month, fmt_num, heading, para, table
@@ -45,6 +46,11 @@ class AbstractReport:
     @property
     def config(self):
         return self.network.config
+
+    @property
+    def policy(self) -> DisclosurePolicy:
+        """The small-number policy of this copy (disabled for evaluators)."""
+        return self.network.policy if self.network.policy is not None else policy_for("evaluator")
 
     @property
     def headline(self) -> Measure:
@@ -75,9 +81,13 @@ class AbstractReport:
         rows = [[r.heading, str(r.text_words), str(r.heading_words), str(r.counted)] for r in c.itertuples()]
         rows.append(["Total", str(int(c["text_words"].sum())), str(int(c["heading_words"].sum())),
                      f"{self.text.words} of {self.settings.word_limit}"])
-        out.append(table(["Section", "Text words", "Heading words", "Counted"], rows,
-                         "Word count: whitespace-separated words, as submission portals count "
-                         "(0.2% and 37,107 are one word each); the title is counted separately."))
+        example = "37,107" if not self.policy.enabled else "1,000"  # the evaluator copy is unchanged
+        counts = table(["Section", "Text words", "Heading words", "Counted"], rows,
+                       "Word count: whitespace-separated words, as submission portals count "
+                       f"(0.2% and {example} are one word each); the title is counted separately.")
+        if self.policy.enabled:  # words, not people: exempt from the small-number check
+            counts = counts.replace("<td>", '<td data-disclosure="exempt">')
+        out.append(counts)
         return Html("".join(out))
 
     def figure(self) -> Html:
@@ -144,15 +154,18 @@ def _fit_attributions(report: NetworkReport, measures: list[Measure]) -> None:
                 report.data.measure_values, report.data.pdsa_cycles, m)
 
 
-def prepare(params_path: str | Path, output_dir: str | Path | None = None) -> AbstractReport:
-    """Compute the pooled results, compose the abstract and enforce its limits."""
-    network = prepare_network(params_path, output_dir)
+def prepare(params_path: str | Path, output_dir: str | Path | None = None,
+            audience: str = "evaluator") -> AbstractReport:
+    """Compute the pooled results, compose the abstract and enforce its limits. ``audience`` as in
+    :func:`qieval.report.site_report.prepare`: commissioner/public copies print the figures with the
+    small-number policy applied (:func:`qieval.abstract.facts.publish`), and so does ``abstract.md``."""
+    network = prepare_network(params_path, output_dir, audience=audience)
     config = network.config
     settings = load_settings(config)
     ids = settings.measures or [m.id for m in config.measures]
     measures = [config.measure(i) for i in ids]
     _fit_attributions(network, measures)
-    facts = build_facts(network, measures)
+    facts = build_facts(network, measures, network.policy)
     time_effects = {r.time_effects for r in network.attributions.values()
                     if not isinstance(r, str) and r.time_effects != "none"}
     cycles = network.data.pdsa_cycles

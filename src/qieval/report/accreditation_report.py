@@ -11,7 +11,6 @@ rules once (:mod:`qieval.accreditation`); the section methods only format the re
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
@@ -22,18 +21,19 @@ from ..accreditation import rules
 from ..accreditation.assessments import load_assessments
 from ..accreditation.framework import Framework, load_for_project, settings
 from ..accreditation.measure_checks import measure_checks, round_dates, window
-from ..accreditation.summary import Evaluation, evaluate, fmt_value, summary_sentences, write_status_csv
+from ..accreditation.summary import (Evaluation, evaluate, fmt_value, shown_value, summary_sentences,
+                                      write_status_csv)
 from ..config import Measure
+from ..disclosure import DisclosurePolicy, policy_for
 from ..io.load import ProjectData, load, site_cycles, site_values
 from ..io.readers import find_table
 from ..measures.series import measure_series
 from ..spc.icons import assurance_icon_svg, variation_icon_svg
-from ..spc.measure_chart import MeasureSPC, measure_spc
-from ..spc.qic import qic
+from ..spc.measure_chart import MeasureSPC, measure_spc, site_comparison
 from . import figures
 from .html import Html, definition_list, fmt_month, heading, para, table
 from .provenance import provenance
-from .site_report import ASSURANCE_WORDS, VARIATION_WORDS, provenance_html
+from .site_report import ASSURANCE_WORDS, CHART_NAMES, VARIATION_WORDS, provenance_html
 
 #: RAG colours (NHS palette, dark text passes WCAG AA on each) and the words that carry the meaning
 #: without colour.
@@ -50,6 +50,8 @@ class AccreditationReport:
     spc: dict[tuple[str, str], MeasureSPC]
     provenance: dict = field(default_factory=dict)
     output_dir: Path | None = None
+    audience: str = "evaluator"
+    policy: DisclosurePolicy | None = None
 
     @property
     def config(self):
@@ -156,7 +158,7 @@ class AccreditationReport:
                 cells = [f'<th scope="row">{self._site_link(site_id)}</th>']
                 for rnd in rounds:
                     c = sub.loc[(sub["site_id"] == site_id) & (sub["round"] == rnd)]
-                    cells.append("<td>–</td>" if c.empty else f"<td>{escape(_check_words(c.iloc[0], m))}</td>")
+                    cells.append("<td>–</td>" if c.empty else f"<td>{escape(_check_words(c.iloc[0], m, self.policy))}</td>")
                 cells.append(f"<td>{self._icons(site_id, m)}</td>")
                 rows.append("<tr>" + "".join(cells) + "</tr>")
             parts.append(f'<table class="qi-table"><caption>{escape(m.title)} by site and round '
@@ -166,7 +168,7 @@ class AccreditationReport:
                          + '<th scope="col">Making Data Count</th></tr></thead><tbody>' + "".join(rows)
                          + "</tbody></table>")
             contra = [f"{names[x.site_id]}: {standard.id} self-assessed at level {int(x.level)} (met) in "
-                      f"{x.round}, but {fmt_value(x.value, m.decimals)}{_unit(m)} in {fmt_month(x.window_start)} to "
+                      f"{x.round}, but {shown_value(x, self.policy)}{_unit(m)} in {fmt_month(x.window_start)} to "
                       f"{fmt_month(x.window_end)} does not meet the threshold of "
                       f"{rules_words(link.comparison)} {link.threshold:g}{_unit(m)}"
                       for x in self._contradictions(standard.id)]
@@ -218,17 +220,14 @@ class AccreditationReport:
             m = self.config.measure(link.id)
             if m.unit not in ("percent", "rate"):
                 continue
-            sub = v.loc[(v["measure_id"] == m.id) & v["period"].between(start, end)]
-            agg = sub.groupby("site_id", as_index=False)[["numerator", "denominator"]].sum()
-            if len(agg) < 3:
+            small = self.policy.is_small if self.policy is not None and self.policy.enabled else None
+            r, chart, left_out = site_comparison(v, m, start, end, names, small)
+            if left_out:
+                parts.append(para(f"{m.title}: {left_out} site(s) left out of the funnel plot "
+                                  "(small numbers).", "notes"))
+            if r is None:
                 parts.append(para(f"{m.title}: fewer than 3 sites with data; no funnel plot."))
                 continue
-            agg["site"] = pd.Categorical(agg["site_id"].map(names))
-            large = agg["denominator"].mean() / max(sub["period"].nunique(), 1) >= 1000
-            chart = ("pp" if large else "p") if m.unit == "percent" else ("up" if large else "u")
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                r = qic(agg, "site", "numerator", "denominator", chart=chart, multiply=m.multiplier)
             outside = [str(x) for x in r.loc[r["sigma_signal"].astype(bool), "x"]]
             alt = (f"Funnel plot of {m.title.lower()} by site, {fmt_month(start)} to {fmt_month(end)}; network "
                    f"value {fmt_value(r['cl'].iloc[0], m.decimals)}{_unit(m)}; accreditation threshold "
@@ -236,8 +235,8 @@ class AccreditationReport:
                    + "; ".join(f"{x.x}: {fmt_value(x.y, m.decimals)}" for x in r.itertuples())
                    + (f". Outside the 3σ limits: {', '.join(outside)}." if outside
                       else ". All sites within the limits."))
-            kind = {"p": "p", "pp": "Laney p′", "u": "u", "up": "Laney u′"}[chart]
-            fig = figures.funnel_plot(r, title=f"{standard.id}: {m.title} ({kind} limits)", ylabel=m.label, alt=alt)
+            fig = figures.funnel_plot(r, title=f"{standard.id}: {m.title} ({CHART_NAMES[chart]} limits)",
+                                      ylabel=m.label, alt=alt)
             _threshold_line(fig, link.threshold, f"accreditation threshold {rules_words(link.comparison)} "
                                                  f"{link.threshold:g}{_unit(m)}")
             parts.append(figures.figure_html(fig))
@@ -303,12 +302,12 @@ def accreditation_rule_words(f: Framework) -> str:
             f"{r.progressing_min_improved} standard(s) above the baseline level with evidence. Otherwise: not yet.")
 
 
-def _check_words(c: pd.Series, m: Measure) -> str:
+def _check_words(c: pd.Series, m: Measure, policy: DisclosurePolicy | None = None) -> str:
     period = f"{fmt_month(c['window_start'])}–{fmt_month(c['window_end'])}"
     if pd.isna(c["value"]):
         return f"no data ({period}) ✗"
     mark = "✓ meets" if c["meets"] else "✗ does not meet"
-    return f"{fmt_value(c['value'], m.decimals)}{_unit(m)} ({period}) {mark}"
+    return f"{shown_value(c, policy)}{_unit(m)} ({period}) {mark}"
 
 
 def _matrix_cell(latest: pd.Series, baseline_level, failing_measure: bool) -> str:
@@ -393,14 +392,19 @@ def _spc(data: ProjectData, framework: Framework) -> dict[tuple[str, str], Measu
     return out
 
 
-def prepare(params_path: str | Path, output_dir: str | Path | None = None) -> AccreditationReport:
-    """Load and validate everything, check the linked measures and apply the rules (once)."""
+def prepare(params_path: str | Path, output_dir: str | Path | None = None,
+            audience: str = "evaluator") -> AccreditationReport:
+    """Load and validate everything, check the linked measures and apply the rules (once).
+    ``audience`` as in :func:`qieval.report.site_report.prepare`: commissioner/public copies show a
+    linked-measure value resting on a small numerator or denominator as the policy's marker (tables,
+    reasons and ``accreditation_status.csv``) and leave such sites out of the funnel plots."""
     data = load(params_path)
+    policy = policy_for(audience, data.config)
     framework = load_for_project(data.config)
     assessments, _ = load_assessments(data.config, framework)
     checks = measure_checks(data.measure_values, data.config, framework, round_dates(assessments))
     sites = [(s, dict(zip(data.sites["site_id"], data.sites["site_name"]))[s]) for s in data.config.sites]
-    evaluation = evaluate(assessments, checks, framework, sites)
+    evaluation = evaluate(assessments, checks, framework, sites, policy=policy)
     files = dict(data.files)
     files["framework"] = framework.path
     found = find_table(data.config.data_dir, settings(data.config).table)
@@ -408,7 +412,8 @@ def prepare(params_path: str | Path, output_dir: str | Path | None = None) -> Ac
         files["standards_assessments"] = found[0]
     return AccreditationReport(data, framework, assessments, evaluation, _spc(data, framework),
                                provenance(files, data.config.params_path, data.config.root),
-                               Path(output_dir) if output_dir is not None else None)
+                               Path(output_dir) if output_dir is not None else None,
+                               audience=audience, policy=policy)
 
 
 def write_status(report: AccreditationReport) -> Path | None:
