@@ -65,6 +65,13 @@ def preload(modules: tuple[str, ...] = PRELOAD) -> None:
     _BASE["rc"] = dict(matplotlib.rcParams)
     _BASE["warnings"] = list(warnings.filters)
     install_load_cache()
+    import gc
+
+    # Move everything the imports created into the permanent generation: the collector then stops
+    # re-scanning pandas/matplotlib/statsmodels objects on every collection (≈7% of CPU per site,
+    # measured with time.process_time over 12 demo site reports).
+    gc.collect()
+    gc.freeze()
 
 
 @lru_cache(maxsize=1)

@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import platform
 import subprocess
+from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
@@ -16,6 +17,13 @@ KEY_PACKAGES = ("pandas", "numpy", "scipy", "statsmodels", "matplotlib", "paperm
 
 
 def sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes (memoised per process on path, size and modification time)."""
+    st = Path(path).stat()
+    return _sha256(str(Path(path).resolve()), st.st_size, st.st_mtime_ns)
+
+
+@lru_cache(maxsize=256)
+def _sha256(path: str, size: int, mtime_ns: int) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -23,8 +31,10 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+@lru_cache(maxsize=8)
 def git_commit(root: Path) -> str:
-    """Commit of the working tree (``+dirty`` if it has uncommitted changes), or 'unknown'."""
+    """Commit of the working tree (``+dirty`` if it has uncommitted changes), or 'unknown'.
+    Memoised per process: a warm kernel lives for one ``qieval run``."""
     try:
         sha = subprocess.run(["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"],
                              capture_output=True, text=True, timeout=5, check=True).stdout.strip()
