@@ -56,6 +56,13 @@ def _month(value: Any) -> dt.date:
     raise ValueError(f"expected a month as YYYY-MM or a date as YYYY-MM-DD, got {text!r}")
 
 
+def require_unique(ids: list[str], what: str) -> None:
+    """Raise ValueError naming every id given more than once (for pydantic validators)."""
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    if dupes:
+        raise ValueError(f"duplicate {what}: {', '.join(dupes)}")
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -313,18 +320,13 @@ class ProjectConfig(_Model):
     @field_validator("sites")
     @classmethod
     def _unique_sites(cls, sites: list[str]) -> list[str]:
-        dup_sites = sorted({s for s in sites if sites.count(s) > 1})
-        if dup_sites:
-            raise ValueError(f"duplicate site ids: {', '.join(dup_sites)}")
+        require_unique(sites, "site ids")
         return sites
 
     @field_validator("measures")
     @classmethod
     def _unique_measures(cls, measures: list[Measure]) -> list[Measure]:
-        ids = [m.id for m in measures]
-        dupes = sorted({i for i in ids if ids.count(i) > 1})
-        if dupes:
-            raise ValueError(f"duplicate measure ids: {', '.join(dupes)}")
+        require_unique([m.id for m in measures], "measure ids")
         return measures
 
     @property

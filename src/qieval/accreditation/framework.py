@@ -25,7 +25,7 @@ from pydantic import (
     model_validator,
 )
 
-from ..config import ProjectConfig, _load_with_lines, display_path
+from ..config import ProjectConfig, _load_with_lines, display_path, require_unique
 from ..errors import InputError, Problem
 
 
@@ -92,10 +92,7 @@ class Framework(_Model):
     @field_validator("standards")
     @classmethod
     def _unique(cls, standards: list[Standard]) -> list[Standard]:
-        ids = [s.id for s in standards]
-        dupes = sorted({i for i in ids if ids.count(i) > 1})
-        if dupes:
-            raise ValueError(f"duplicate standard ids: {', '.join(dupes)}")
+        require_unique([s.id for s in standards], "standard ids")
         return standards
 
     @field_validator("accreditation")
