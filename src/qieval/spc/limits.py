@@ -293,22 +293,25 @@ def t_chart(inp: ChartInput) -> ChartLines:
     return ChartLines(y, inp.n, cl, lcl, ucl, lcl95, ucl95)
 
 
-def p_chart(inp: ChartInput) -> ChartLines:
-    """P chart: cl = sum(events) / sum(n) over the baseline; sigma_i = sqrt(cl (1 - cl) / n_i)
-    (Montgomery 7.2); limits clipped to [0, 1]."""
+def _ratio_centre(inp: ChartInput) -> np.ndarray:
+    """Centre line of p, p′, u and u′ charts: Σ counts / Σ denominators over each part's baseline
+    (qicharts2; Montgomery 7.2, 7.19), unless a fixed ``cl`` was given."""
     num = seg_nansum(inp.y_sum, inp.seg, inp.nseg, inp.base)
     den = seg_nansum(inp.n, inp.seg, inp.nseg, inp.base)
     with np.errstate(invalid="ignore", divide="ignore"):
-        cl = _centre(inp, num / den)
+        return _centre(inp, num / den)
+
+
+def p_chart(inp: ChartInput) -> ChartLines:
+    """P chart: cl = sum(events) / sum(n) over the baseline; sigma_i = sqrt(cl (1 - cl) / n_i)
+    (Montgomery 7.2); limits clipped to [0, 1]."""
+    cl = _ratio_centre(inp)
     return _cap1(_floor0(_sym(inp.y, inp.n, cl, _proportion_sigma(cl, inp.n))))
 
 
 def pp_chart(inp: ChartInput) -> ChartLines:
     """Laney P' chart: p chart sigma times sigma_z (Laney 2002); limits clipped to [0, 1]."""
-    num = seg_nansum(inp.y_sum, inp.seg, inp.nseg, inp.base)
-    den = seg_nansum(inp.n, inp.seg, inp.nseg, inp.base)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cl = _centre(inp, num / den)
+    cl = _ratio_centre(inp)
     sd = _proportion_sigma(cl, inp.n)
     sd = sd * _laney_sigma_z(inp, cl, sd)[inp.seg]
     return _cap1(_floor0(_sym(inp.y, inp.n, cl, sd)))
@@ -327,19 +330,13 @@ def c_chart(inp: ChartInput) -> ChartLines:
 def u_chart(inp: ChartInput) -> ChartLines:
     """U chart: cl = sum(counts) / sum(n) over the baseline; sigma_i = sqrt(cl / n_i)
     (Montgomery 7.19); negative LCL -> 0."""
-    num = seg_nansum(inp.y_sum, inp.seg, inp.nseg, inp.base)
-    den = seg_nansum(inp.n, inp.seg, inp.nseg, inp.base)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cl = _centre(inp, num / den)
+    cl = _ratio_centre(inp)
     return _floor0(_sym(inp.y, inp.n, cl, _rate_sigma(cl, inp.n)))
 
 
 def up_chart(inp: ChartInput) -> ChartLines:
     """Laney U' chart: u chart sigma times sigma_z (Laney 2002); negative LCL -> 0."""
-    num = seg_nansum(inp.y_sum, inp.seg, inp.nseg, inp.base)
-    den = seg_nansum(inp.n, inp.seg, inp.nseg, inp.base)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cl = _centre(inp, num / den)
+    cl = _ratio_centre(inp)
     sd = _rate_sigma(cl, inp.n)
     sd = sd * _laney_sigma_z(inp, cl, sd)[inp.seg]
     return _floor0(_sym(inp.y, inp.n, cl, sd))
