@@ -28,6 +28,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .tables import cycles_frame
+
 SEED = 20230154  # abstract 154, BMJ SPCare 2023
 
 SITES = pd.DataFrame(
@@ -159,11 +161,7 @@ def measure_values(seed: int = SEED) -> pd.DataFrame:
 
 def pdsa_cycles() -> pd.DataFrame:
     """The 11 PDSA cycles over 8 months (April to November 2022)."""
-    return pd.DataFrame(
-        PDSA_CYCLES,
-        columns=["site_id", "cycle_id", "start", "end", "category", "change_idea", "plan", "do",
-                 "study", "act"],
-    )
+    return cycles_frame(PDSA_CYCLES)
 
 
 PARAMS = """\

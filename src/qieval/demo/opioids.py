@@ -30,6 +30,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .tables import cycles_frame
+
 SEED = 20240004
 RECORDS_FILE = "prescribing.parquet"
 
@@ -172,8 +174,7 @@ _CYCLES += [
 
 
 def pdsa_cycles() -> pd.DataFrame:
-    return pd.DataFrame(_CYCLES, columns=["site_id", "cycle_id", "start", "end", "category",
-                                          "change_idea", "plan", "do", "study", "act"])
+    return cycles_frame(_CYCLES)
 
 
 PARAMS = """\

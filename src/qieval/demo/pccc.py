@@ -30,6 +30,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .tables import cycles_frame
+
 SEED = 20110241
 RECORDS_FILE = "referrals.csv"
 
@@ -125,8 +127,7 @@ for _i, (_site, _s) in enumerate(FIRST_STARTS.items()):
 
 
 def pdsa_cycles() -> pd.DataFrame:
-    return pd.DataFrame(_CYCLES, columns=["site_id", "cycle_id", "start", "end", "category",
-                                          "change_idea", "plan", "do", "study", "act"])
+    return cycles_frame(_CYCLES)
 
 
 PARAMS = """\
