@@ -27,3 +27,4 @@ def demo_root(tmp_path, demo_root_session) -> Path:
     root = tmp_path / "project"
     shutil.copytree(demo_root_session, root)
     return root
+

@@ -23,16 +23,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from qitest_support import require
 from scipy import stats
 
 from qieval.attribution import fit
 
 SICILY = Path(__file__).resolve().parents[3] / "shared" / "reference-data" / "sicily.csv"
-pytestmark = pytest.mark.skipif(not SICILY.exists(), reason="reference data not available")
 
 
 @pytest.fixture(scope="module")
 def sicily():
+    require(SICILY.exists(), f"reference data {SICILY} not available")
     d = pd.read_csv(SICILY)
     mv = pd.DataFrame({"site_id": "Sicily", "period": pd.to_datetime(dict(year=d.year, month=d.month, day=1)),
                        "numerator": d.aces, "denominator": d.stdpop})

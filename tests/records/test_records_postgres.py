@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from qitest_support import require
 from records_helpers import PRESCRIBING, RECORDS_CSV, TODAY, params, write_project
 
 from qieval.config import load_project
@@ -44,8 +45,7 @@ def _free_port() -> int:
 def postgres():
     """URL of a throwaway PostgreSQL server with database ``qi`` holding table ``prescribing``."""
     bindir = _bindir()
-    if bindir is None:
-        pytest.skip("no PostgreSQL server binaries (initdb) found: apt-get install postgresql")
+    require(bindir is not None, "no PostgreSQL server binaries (initdb) found: apt-get install postgresql")
     # pytest's temporary folders are private to root; the server's folder must be the postgres
     # user's own, so it is made directly under the system temporary directory.
     root = Path(tempfile.mkdtemp(prefix="qieval-pg-"))

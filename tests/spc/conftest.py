@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from qitest_support import require
 
 REFERENCE_DATA = Path(__file__).resolve().parents[3] / "shared" / "reference-data"
 
@@ -16,8 +17,7 @@ def ref():
 
     def load(name: str, parse_dates: list[str] | None = None) -> pd.DataFrame:
         path = REFERENCE_DATA / name
-        if not path.exists():
-            pytest.skip(f"reference data {path} not available")
+        require(path.exists(), f"reference data {path} not available")
         return pd.read_csv(path, parse_dates=parse_dates)
 
     return load

@@ -5,7 +5,7 @@ requests, key sections visible, a screenshot saved under the pytest temp dir."
 Chromium is Debian's ``/usr/bin/chromium`` driven by Playwright's Python package (never a
 downloaded browser). Every request that is not ``file:`` or ``data:`` is aborted, and an aborted
 request is a failed request, so a page that tries to load anything from the network fails.
-Report types the runner does not produce yet are skipped, naming the missing file.
+Report types the runner does not produce fail, naming the missing file.
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from qitest_support import require
 
 CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip("Debian's chromium is not installed at /usr/bin/chromium (apt-get install chromium)",
-                allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
+require(CHROMIUM.exists(), "Debian's chromium is not installed at /usr/bin/chromium (apt-get install chromium)",
+        module_level=True)
+from playwright import sync_api  # noqa: E402 - a test dependency (pyproject [test])
 
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--no-first-run", "--disable-default-apps", "--disable-sync", "--no-default-browser-check"]
