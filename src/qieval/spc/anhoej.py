@@ -53,8 +53,8 @@ def longest_run_max(n_useful: np.ndarray) -> np.ndarray:
 def crossings_min(n_useful: np.ndarray) -> np.ndarray:
     """Lower limit for the number of crossings: qbinom(0.05, max(n - 1, 0), 0.5); NaN for n = 0.
 
-    The 5th percentile of Binomial(n - 1, 0.5), computed once per distinct n with scipy and
-    checked against R's search rule so the integer agrees with R's ``qbinom``.
+    The 5th percentile of Binomial(n - 1, 0.5), computed once per distinct n (and remembered)
+    with scipy and checked against R's search rule so the integer agrees with R's ``qbinom``.
     """
     n = np.asarray(n_useful, dtype=np.int64)
     out = np.full(n.shape, np.nan)
@@ -62,7 +62,20 @@ def crossings_min(n_useful: np.ndarray) -> np.ndarray:
     if not pos.any():
         return out
     uniq, inv = np.unique(n[pos], return_inverse=True)
-    trials = np.maximum(uniq - 1, 0)
+    todo = [u for u in uniq.tolist() if u not in _CROSSINGS_MIN]
+    if todo:
+        _CROSSINGS_MIN.update(zip(todo, _qbinom_05(np.array(todo, dtype=np.int64)).tolist()))
+    out[pos] = np.array([_CROSSINGS_MIN[u] for u in uniq.tolist()], dtype=float)[inv]
+    return out
+
+
+#: crossings_min() of each n_useful met so far (a pure function of n).
+_CROSSINGS_MIN: dict[int, float] = {}
+
+
+def _qbinom_05(n: np.ndarray) -> np.ndarray:
+    """qbinom(0.05, max(n - 1, 0), 0.5) for positive integers n, as R computes it."""
+    trials = np.maximum(n - 1, 0)
     p = 0.05 * _QBINOM_FUZZ
     k = binom.ppf(p, trials, 0.5)
     k = np.where(np.isnan(k) | (k < 0), 0.0, k)
@@ -70,9 +83,7 @@ def crossings_min(n_useful: np.ndarray) -> np.ndarray:
     below = binom.cdf(k - 1, trials, 0.5) >= p
     k = np.where(below & (k > 0), k - 1, k)
     short = binom.cdf(k, trials, 0.5) < p
-    k = np.where(short, k + 1, k)
-    out[pos] = k[inv]
-    return out
+    return np.where(short, k + 1, k)
 
 
 def long_run_rule(longest_run: np.ndarray, limit: np.ndarray) -> np.ndarray:

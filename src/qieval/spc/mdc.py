@@ -54,6 +54,7 @@ _OUTPUT = [
     "close_to_limits", "relative_to_mean", "special_cause_flag", "point_type", "target",
 ]
 _ATTRS_KEY = "mdc"
+_NS = np.dtype("datetime64[ns]")
 
 
 def _fail(arg: str, message: str) -> InputError:
@@ -125,20 +126,15 @@ def _validate(
             raise _fail("target", f"target must be a number or a dict facet -> number, not {target!r}")
 
 
-def _prepare(data: pd.DataFrame, value: str, date: str, facet: str | None) -> pd.DataFrame:
-    """Pick f, x, y; check types, missing values and duplicates; sort by facet then date."""
-    y = data[value]
-    if not pd.api.types.is_numeric_dtype(y) or pd.api.types.is_bool_dtype(y):
-        raise _fail("value", f"value column '{value}' must be numeric (it is {y.dtype})")
-    y = y.astype("float64")
-    if y.isna().any():
-        at = int(np.flatnonzero(y.isna().to_numpy())[0])
-        raise _fail("value", f"value column '{value}' has a missing value (data row position {at}); "
-                             "Making Data Count charts need a value for every date")
-    if not np.isfinite(y.to_numpy()).all():
-        raise _fail("value", f"value column '{value}' has an infinite value")
+def _dates(column: pd.Series, date: str) -> np.ndarray:
+    """The date column as a ``datetime64[ns]`` array (tz dropped); InputError if not dates."""
+    if isinstance(column.dtype, np.dtype) and column.dtype == _NS:
+        x = column.to_numpy()  # already naive nanosecond dates: nothing to convert
+        if np.isnat(x).any():
+            raise _fail("date", f"date column '{date}' has a missing date")
+        return x
     try:
-        x = pd.to_datetime(data[date])
+        x = pd.to_datetime(column)
     except (ValueError, TypeError) as exc:
         raise _fail("date", f"date column '{date}' must hold dates ({exc})") from None
     if not pd.api.types.is_datetime64_any_dtype(x):
@@ -148,46 +144,104 @@ def _prepare(data: pd.DataFrame, value: str, date: str, facet: str | None) -> pd
     x = x.astype("datetime64[ns]")
     if x.isna().any():
         raise _fail("date", f"date column '{date}' has a missing date")
-    if facet is None:
-        f = pd.Series(NO_FACET, index=data.index, dtype=object)
-    else:
-        f = data[facet]
-        if f.isna().any():
-            raise _fail("facet", f"facet column '{facet}' has a missing value")
-    df = pd.DataFrame({"f": f.to_numpy(), "x": x.to_numpy(), "y": y.to_numpy()})
+    return x.to_numpy()
+
+
+def _duplicate_error(f: np.ndarray, x: np.ndarray, date: str, facet: str | None) -> InputError | None:
+    """The error for the first row (in data order) repeating an earlier (facet, date), if any."""
+    df = pd.DataFrame({"f": f, "x": x})
     dup = df.duplicated(["f", "x"])
-    if dup.any():
-        where = df.loc[dup].iloc[0]
-        which = "" if facet is None else f" for facet {where['f']!r}"
-        raise _fail("date", f"duplicate rows found in '{date}': {where['x'].date()}{which}")
+    if not dup.any():
+        return None
+    where = df.loc[dup].iloc[0]
+    which = "" if facet is None else f" for facet {where['f']!r}"
+    return _fail("date", f"duplicate rows found in '{date}': {where['x'].date()}{which}")
+
+
+def _prepare(data: pd.DataFrame, value: str, date: str, facet: str | None
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pick f, x, y; check types, missing values and duplicates; sort by facet then date.
+
+    Returns the facet (``"no facet"`` when ``facet`` is None), date (``datetime64[ns]``) and value
+    (``float64``) arrays in R's ``arrange(f, x)`` order.
+    """
+    y = data[value]
+    if not pd.api.types.is_numeric_dtype(y) or pd.api.types.is_bool_dtype(y):
+        raise _fail("value", f"value column '{value}' must be numeric (it is {y.dtype})")
+    if not (isinstance(y.dtype, np.dtype) and y.dtype == np.float64):
+        y = y.astype("float64")
+    y = y.to_numpy()
+    missing = np.isnan(y)
+    if missing.any():
+        at = int(np.flatnonzero(missing)[0])
+        raise _fail("value", f"value column '{value}' has a missing value (data row position {at}); "
+                             "Making Data Count charts need a value for every date")
+    if not np.isfinite(y).all():
+        raise _fail("value", f"value column '{value}' has an infinite value")
+    x = _dates(data[date], date)
+    if facet is None:
+        f = np.full(len(y), NO_FACET, dtype=object)
+        # one facet: a stable sort by date; equal neighbours after sorting are duplicates
+        order = np.argsort(x, kind="stable")
+        xs = x[order]
+        if len(xs) > 1 and (xs[1:] == xs[:-1]).any():
+            raise _duplicate_error(f, x, date, facet)
+        return f[order], xs, y[order]
+    fc = data[facet]
+    if fc.isna().any():
+        raise _fail("facet", f"facet column '{facet}' has a missing value")
+    f = fc.to_numpy()
+    error = _duplicate_error(f, x, date, facet)
+    if error is not None:
+        raise error
     # R: arrange(f, x). Stable sort so ties cannot occur (duplicates were rejected).
-    return df.sort_values(["f", "x"], kind="mergesort").reset_index(drop=True)
+    order = pd.DataFrame({"f": f, "x": x}).sort_values(["f", "x"], kind="mergesort").index.to_numpy()
+    return f[order], x[order], y[order]
 
 
-def _rebase_flags(df: pd.DataFrame, rebase: Any) -> np.ndarray:
+def _rebase_flags(f: np.ndarray, x: np.ndarray, rebase: Any) -> np.ndarray:
     """1 where a row's date is a rebase date for its facet (``ptd_add_rebase_column``)."""
-    flags = np.zeros(len(df), dtype=np.int64)
+    flags = np.zeros(len(x), dtype=np.int64)
     if rebase is None:
         return flags
     if isinstance(rebase, Mapping):
         for key, dates in rebase.items():
             d = _to_dates(dates, "rebase")
-            hit = (df["f"] == key).to_numpy() & df["x"].isin(d).to_numpy()
-            _warn_unmatched(d, df.loc[df["f"] == key, "x"], f"facet {key!r}")
+            mine = (pd.Series(f, dtype=object) == key).to_numpy()
+            hit = mine & np.isin(x, d.to_numpy())
+            _warn_unmatched(d, x[mine], f"facet {key!r}")
             flags |= hit.astype(np.int64)
         return flags
     d = _to_dates(rebase, "rebase")
-    _warn_unmatched(d, df["x"], "the data")
-    return df["x"].isin(d).to_numpy().astype(np.int64)
+    _warn_unmatched(d, x, "the data")
+    return np.isin(x, d.to_numpy()).astype(np.int64)
 
 
-def _warn_unmatched(dates: pd.DatetimeIndex, x: pd.Series, where: str) -> None:
+def _warn_unmatched(dates: pd.DatetimeIndex, x: np.ndarray, where: str) -> None:
     missing = dates[~dates.isin(pd.DatetimeIndex(x))]
     if len(missing):
         warnings.warn(
             f"rebase date(s) {', '.join(str(m.date()) for m in missing)} not found in {where}; ignored",
             UserWarning, stacklevel=4,
         )
+
+
+def _groups(f: np.ndarray, flags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``rebase_group`` of each row (a running count of rebase dates within its facet, so 0 — or
+    1 when the facet's first date is a rebase date) and the row where each (facet, rebase group)
+    starts, followed by the number of rows. Rows are sorted by facet then date, so each facet and
+    each of its rebase groups is a contiguous block."""
+    n = len(f)
+    new_facet = np.zeros(n, dtype=bool)
+    new_facet[:1] = True
+    if n > 1:
+        new_facet[1:] = f[1:] != f[:-1]
+    counted = np.cumsum(flags)
+    facet_start = np.flatnonzero(new_facet)
+    before = (counted - flags)[facet_start]  # rebase dates counted before each facet starts
+    rebase_group = counted - np.repeat(before, np.diff(np.append(facet_start, n)))
+    bounds = np.append(np.flatnonzero(new_facet | (flags == 1)), n)
+    return rebase_group.astype(np.int64), bounds
 
 
 def r_mean(values: np.ndarray | pd.Series) -> float:
@@ -209,33 +263,50 @@ def r_mean(values: np.ndarray | pd.Series) -> float:
     return float(s)
 
 
-def _limits(df: pd.DataFrame, keys: list[str], fix_after_n_points: float | None, screen: bool) -> pd.DataFrame:
-    """Mean, mean moving range and limits per (facet, rebase group) (``ptd_spc_standard``)."""
-    by = [df[k] for k in keys]
-    pos = df.groupby(keys, sort=False).cumcount().to_numpy()
-    fix_y = df["y"].where(pos < (np.inf if fix_after_n_points is None else fix_after_n_points))
-    mean = fix_y.groupby(by, sort=False).transform(r_mean)
-    # moving ranges of the fixed points only, never across a group boundary (first point: none)
-    mr = (fix_y - fix_y.groupby(by, sort=False).shift(1)).abs()
-    amr = mr.groupby(by, sort=False).transform(r_mean)
+def _group_limits(y: np.ndarray, fix_after_n_points: float | None, screen: bool) -> tuple[float, float]:
+    """Mean and mean moving range of one (facet, rebase group) (``ptd_spc_standard``).
+
+    Only the first ``fix_after_n_points`` values count (all when ``None``); moving ranges are taken
+    between those values only (the first point has none); with ``screen`` moving ranges not
+    strictly below 3.267 x mean MR are dropped and the mean re-taken, once.
+    """
+    if fix_after_n_points is not None:
+        y = np.where(np.arange(len(y)) < fix_after_n_points, y, np.nan)
+    mr = np.full(len(y), np.nan)
+    mr[1:] = np.abs(y[1:] - y[:-1])
+    amr = r_mean(mr)
     if screen:
-        mr = mr.where(mr < SCREEN * amr)  # NaN comparisons are False: NaN stays NaN, as in R
-        amr = mr.groupby(by, sort=False).transform(r_mean)
-    out = df.copy()
-    out["mean"] = mean.to_numpy(dtype=np.float64)
-    amr_v = amr.to_numpy(dtype=np.float64)
-    out["lpl"] = out["mean"] - (LIMIT * amr_v)
-    out["upl"] = out["mean"] + (LIMIT * amr_v)
-    out["nlpl"] = out["mean"] - (LIMIT_CLOSE * amr_v)
-    out["nupl"] = out["mean"] + (LIMIT_CLOSE * amr_v)
-    return out
+        mr = np.where(mr < SCREEN * amr, mr, np.nan)  # NaN comparisons are False: NaN stays NaN, as in R
+        amr = r_mean(mr)
+    return r_mean(y), amr
 
 
-def _target_column(f: pd.Series, target: Any) -> np.ndarray:
+def _limits(y: np.ndarray, bounds: np.ndarray, fix_after_n_points: float | None,
+            screen: bool) -> dict[str, np.ndarray]:
+    """Mean and limits of every row from its (facet, rebase group) (``ptd_spc_standard``).
+
+    ``bounds``: the first row of each group (groups are contiguous blocks), then the number of
+    rows. ``lpl``/``upl`` = mean -/+ 2.66 x mean MR, ``nlpl``/``nupl`` = mean -/+ 2 x (2.66 / 3) x
+    mean MR.
+    """
+    per_group = [_group_limits(y[a:b], fix_after_n_points, screen) for a, b in zip(bounds[:-1], bounds[1:])]
+    sizes = np.diff(bounds)
+    mean = np.repeat(np.array([m for m, _ in per_group], dtype=np.float64), sizes)
+    amr = np.repeat(np.array([a for _, a in per_group], dtype=np.float64), sizes)
+    return {
+        "mean": mean,
+        "lpl": mean - (LIMIT * amr),
+        "upl": mean + (LIMIT * amr),
+        "nlpl": mean - (LIMIT_CLOSE * amr),
+        "nupl": mean + (LIMIT_CLOSE * amr),
+    }
+
+
+def _target_column(f: np.ndarray, target: Any) -> np.ndarray:
     if target is None:
         return np.full(len(f), np.nan)
     if isinstance(target, Mapping):
-        return f.map(lambda k: float(target[k]) if k in target else np.nan).to_numpy(dtype=np.float64)
+        return np.array([float(target[k]) if k in target else np.nan for k in f.tolist()], dtype=np.float64)
     return np.full(len(f), float(target))
 
 
@@ -281,27 +352,17 @@ def mdc(
     """
     _validate(data, value, date, facet, rebase, fix_after_n_points, improvement_direction, target,
               screen_outliers)
-    df = _prepare(data, value, date, facet)
-    df["rebase_group"] = pd.Series(_rebase_flags(df, rebase)).groupby(df["f"], sort=False).cumsum().to_numpy()
-    df = _limits(df, ["f", "rebase_group"], fix_after_n_points, bool(screen_outliers))
+    f, x, y = _prepare(data, value, date, facet)
+    rebase_group, bounds = _groups(f, _rebase_flags(f, x, rebase))
+    lim = _limits(y, bounds, fix_after_n_points, bool(screen_outliers))
 
-    group = df.groupby(["f", "rebase_group"], sort=False).ngroup().to_numpy()
-    y = df["y"].to_numpy()
-    outside = rules.outside_limits(y, df["lpl"].to_numpy(), df["upl"].to_numpy())
-    rtm = rules.relative_to_mean(y, df["mean"].to_numpy())
-    close = rules.close_to_limits(y, df["nlpl"].to_numpy(), df["nupl"].to_numpy(), outside)
+    group = np.repeat(np.arange(len(bounds) - 1), np.diff(bounds))  # (facet, rebase group) id
+    outside = rules.outside_limits(y, lim["lpl"], lim["upl"])
+    rtm = rules.relative_to_mean(y, lim["mean"])
+    close = rules.close_to_limits(y, lim["nlpl"], lim["nupl"], outside)
     sc_type = rules.special_cause_type(y, rtm, close, outside, group)
 
-    df["outside_limits"] = outside
-    df["close_to_limits"] = close
-    df["relative_to_mean"] = rtm
-    df["special_cause_flag"] = sc_type != rules.COMMON_CAUSE
-    df["point_type"] = pd.Series(rules.point_type(sc_type, _DIRECTIONS[improvement_direction]), dtype="str")
-    df["target"] = _target_column(df["f"], target)
-    df["rebase_group"] = df["rebase_group"].astype(np.int64)
-
-    sizes = df.groupby(["f", "rebase_group"], sort=False)["y"].transform("size")
-    if (sizes < WARNING_THRESHOLD).any():
+    if (np.diff(bounds) < WARNING_THRESHOLD).any():
         warnings.warn(
             "Some groups have 'n < 12' observations. These have trial limits, which will be revised "
             "with each additional observation until 'n = fix_after_n_points' has been reached.",
@@ -309,7 +370,17 @@ def mdc(
         )
 
     facet_col = "f" if facet is None else facet
-    out = df.rename(columns={"f": facet_col})[[facet_col, *_OUTPUT]]
+    out = pd.DataFrame({
+        facet_col: f, "x": x, "y": y,
+        **lim,  # mean, lpl, upl, nlpl, nupl
+        "rebase_group": rebase_group,
+        "outside_limits": outside,
+        "close_to_limits": close,
+        "relative_to_mean": rtm,
+        "special_cause_flag": sc_type != rules.COMMON_CAUSE,
+        "point_type": pd.Series(rules.point_type(sc_type, _DIRECTIONS[improvement_direction]), dtype="str"),
+        "target": _target_column(f, target),
+    })
     out.attrs[_ATTRS_KEY] = {
         "facet_column": facet_col,
         "improvement_direction": improvement_direction,
@@ -352,6 +423,18 @@ def mdc_icons(result: pd.DataFrame, improvement_direction: str | None = None) ->
     ``improvement_direction`` is read from ``result.attrs["mdc"]`` (set by :func:`mdc`); pass it
     explicitly if the attributes were lost.
     """
+    facet_col, facets, variation, assurance = _icon_names(result, improvement_direction)
+    return pd.DataFrame({
+        facet_col: facets,
+        "variation": pd.Series(variation, dtype="str"),
+        "assurance": pd.Series(assurance, dtype="str"),
+    })
+
+
+def _icon_names(result: pd.DataFrame, improvement_direction: str | None = None
+                ) -> tuple[str, np.ndarray, list[str], np.ndarray]:
+    """:func:`mdc_icons` before it becomes a table: the facet column name, and per facet (in
+    facet order) the facet value, the variation icon and the assurance icon."""
     if not isinstance(result, pd.DataFrame):
         raise _fail("result", "result must be the DataFrame returned by mdc()")
     meta = result.attrs.get(_ATTRS_KEY, {})
@@ -370,12 +453,10 @@ def mdc_icons(result: pd.DataFrame, improvement_direction: str | None = None) ->
         raise _fail("improvement_direction",
                     f"improvement_direction must be 'increase', 'neutral' or 'decrease', not {direction!r}")
 
-    # last point of each facet (rows of mdc() are sorted by facet, date; sort anyway)
-    last = (result.sort_values([facet_col, "x"], kind="mergesort")
-            .groupby(facet_col, sort=True, dropna=False).tail(1).reset_index(drop=True))
-    variation = [_VARIATION[str(p)].get(direction, "") for p in last["point_type"]]
+    last = _last_points(result, facet_col)
+    variation = [_VARIATION[str(p)].get(direction, "") for p in result["point_type"].to_numpy()[last]]
 
-    t, lpl, upl = (last[c].to_numpy(dtype=np.float64) for c in ("target", "lpl", "upl"))
+    t, lpl, upl = (result[c].to_numpy(dtype=np.float64)[last] for c in ("target", "lpl", "upl"))
     with np.errstate(invalid="ignore"):
         above, below = t > upl, t < lpl
     if direction == "neutral":
@@ -384,8 +465,27 @@ def mdc_icons(result: pd.DataFrame, improvement_direction: str | None = None) ->
         high, low = ("fail", "pass") if direction == "increase" else ("pass", "fail")
         assurance = np.select([above, below], [high, low], default="inconsistent").astype(object)
         assurance[np.isnan(t)] = ""
-    return pd.DataFrame({
-        facet_col: last[facet_col].to_numpy(),
-        "variation": pd.Series(variation, dtype="str"),
-        "assurance": pd.Series(assurance, dtype="str"),
-    })
+    return facet_col, result[facet_col].to_numpy()[last], variation, assurance
+
+
+def _last_points(result: pd.DataFrame, facet_col: str) -> np.ndarray:
+    """Row positions of each facet's last point (latest ``x``), in facet order.
+
+    Rows of mdc() are sorted by facet, date, but a result may have been reordered, so this sorts
+    anyway (stable: of equal dates the later row counts).
+    """
+    f = result[facet_col].to_numpy()
+    x = result["x"].to_numpy()
+    if len(x) and x.dtype.kind == "M" and not np.isnat(x).any() and _all_equal(f):
+        return np.array([len(x) - 1 - int(np.argmax(x[::-1]))])  # one facet: the latest date
+    rows = result[[facet_col, "x"]].set_axis(pd.RangeIndex(len(result)))
+    last = rows.sort_values([facet_col, "x"], kind="mergesort").groupby(facet_col, sort=True, dropna=False).tail(1)
+    return last.index.to_numpy()
+
+
+def _all_equal(values: np.ndarray) -> bool:
+    """True when every value equals the first (missing values never do)."""
+    try:
+        return bool(np.all(values == values[0]))
+    except (TypeError, ValueError):
+        return False

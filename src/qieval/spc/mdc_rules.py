@@ -37,8 +37,10 @@ def group_positions(group: npt.ArrayLike) -> tuple[IntArray, IntArray]:
     n = g.size
     if n == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
-    sizes = np.diff(np.r_[starts, n])
+    new = np.ones(n, dtype=bool)
+    new[1:] = g[1:] != g[:-1]
+    starts = np.flatnonzero(new)
+    sizes = np.diff(starts, append=n)
     start_of_row = np.repeat(starts, sizes)
     pos = np.arange(n, dtype=np.int64) - start_of_row
     return pos, np.repeat(sizes, sizes).astype(np.int64)
@@ -48,7 +50,8 @@ def _window_count(flags: BoolArray, pos: IntArray, size: IntArray, back: int, ah
     """Number of true ``flags`` in rows ``i-back .. i+ahead`` of the same group (clipped)."""
     n = flags.size
     idx = np.arange(n)
-    cs = np.r_[0, np.cumsum(flags.astype(np.int64))]
+    cs = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(flags, dtype=np.int64, out=cs[1:])
     lo = idx - np.minimum(back, pos)
     hi = idx + np.minimum(ahead, size - 1 - pos)
     return cs[hi + 1] - cs[lo]
@@ -201,14 +204,14 @@ def special_cause_type(
     part_2of3 = part_of_two_in_three(two_in_three(close, rtm, group), close)
     part_side = part_of_seven(seven_point_one_side_mean(rtm, group), group)
     sdy = trend_direction(y, part_trend, group)
-    side = np.where(rtm > 0, "Above", "Below")
+    above = rtm > 0
     return np.select(
         [outside, part_trend, part_2of3, part_side],
         [
             np.where(rtm == 1, "Above UCL", "Below LCL"),
             np.where(sdy == 1, "7 Point Trend (Increasing)", "7 Point Trend (Decreasing)"),
-            np.char.add(np.char.add("2 in 3 ", side), " CL"),
-            np.char.add(np.char.add("7 Points ", side), " CL"),
+            np.where(above, "2 in 3 Above CL", "2 in 3 Below CL"),
+            np.where(above, "7 Points Above CL", "7 Points Below CL"),
         ],
         default=COMMON_CAUSE,
     ).astype(object)

@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 
 from ..config import Measure
-from .mdc import mdc, mdc_icons
-from .qic import qic
+from .mdc import _icon_names, mdc
+from .qic import qic, qic_columns
 
 MIN_BASELINE_POINTS = 12
 LANEY_MIN_DENOMINATOR = 1000
@@ -72,11 +72,19 @@ def choose_chart(measure: Measure, series: pd.DataFrame) -> tuple[str, str]:
     """Chart type and the reason in words (see module docstring)."""
     if measure.chart:
         return measure.chart, "chart set in the params"
-    base = series.loc[series["phase"] == "baseline"].dropna(subset=["value"])
-    if len(base) < MIN_BASELINE_POINTS:
-        return "run", (f"run chart: {len(base)} baseline points, fewer than the "
+    return _choose_chart(measure, series, series["phase"].to_numpy() == "baseline")
+
+
+def _choose_chart(measure: Measure, series: pd.DataFrame, baseline: np.ndarray) -> tuple[str, str]:
+    """:func:`choose_chart` given the rows of the baseline phase (a boolean array)."""
+    if measure.chart:
+        return measure.chart, "chart set in the params"
+    base = baseline & series["value"].notna().to_numpy()  # baseline points with a value
+    n_base = int(base.sum())
+    if n_base < MIN_BASELINE_POINTS:
+        return "run", (f"run chart: {n_base} baseline points, fewer than the "
                        f"{MIN_BASELINE_POINTS} needed for control limits")
-    if measure.unit in ("percent", "rate") and base["numerator"].sum() == 0:
+    if measure.unit in ("percent", "rate") and _masked_sum(series["numerator"], base) == 0:
         return "run", "run chart: no events in the baseline, so control limits would have zero width"
     if measure.unit == "continuous":
         return "i", "XmR (I) chart for a continuous measure"
@@ -90,6 +98,22 @@ def choose_chart(measure: Measure, series: pd.DataFrame) -> tuple[str, str]:
         else ("u", "u chart for a rate")
 
 
+def _masked_sum(column: pd.Series, mask: np.ndarray):
+    """``column[mask].sum()`` (missing values skipped), without pandas overhead for floats."""
+    if isinstance(column.dtype, np.dtype) and column.dtype == np.float64:
+        return np.nansum(column.to_numpy()[mask])  # what pandas' float sum does: NaN -> 0, np.sum
+    return column[mask].sum()
+
+
+def _sorted_by_period(series: pd.DataFrame) -> pd.DataFrame:
+    """The series in period order: as it is when the periods already strictly increase (as
+    :func:`~qieval.measures.series.measure_series` makes them), else sorted with a fresh index."""
+    p = series["period"].to_numpy()
+    if p.dtype.kind == "M" and (len(p) < 2 or bool((p[1:] > p[:-1]).all())):
+        return series  # NaT compares False, so any missing period takes the general path
+    return series.sort_values("period").reset_index(drop=True)
+
+
 def _qic_phases(series: pd.DataFrame, measure: Measure, chart: str, n_base: int,
                 starts: list[pd.Timestamp]) -> pd.DataFrame:
     """qic() on the first phase with the baseline frozen, then each recalculated phase alone."""
@@ -97,61 +121,81 @@ def _qic_phases(series: pd.DataFrame, measure: Measure, chart: str, n_base: int,
     if measure.unit == "count":
         y = "numerator"
     mult = measure.multiplier if measure.unit in ("percent", "rate") else 1
-    edges = [series["period"].min(), *[s for s in starts if s > series["period"].min()], None]
+    period = series["period"]
+    first = period.min()
+    edges = [first, *[s for s in starts if s > first], None]
+    if len(edges) == 2 and len(series) and not period.isna().any():
+        chunks = [series]  # one phase holding every row
+    else:
+        chunks = []
+        for k in range(len(edges) - 1):
+            sel = period >= edges[k]
+            if edges[k + 1] is not None:
+                sel &= period < edges[k + 1]
+            chunks.append(series.loc[sel])
     frames = []
-    for k in range(len(edges) - 1):
-        sel = series["period"] >= edges[k]
-        if edges[k + 1] is not None:
-            sel &= series["period"] < edges[k + 1]
-        chunk = series.loc[sel]
+    for k, chunk in enumerate(chunks):
         if chunk.empty:
             continue
         freeze = n_base if k == 0 and 0 < n_base < len(chunk) else None
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            r = qic(chunk, "period", y, n, chart=chart, freeze=freeze, multiply=mult,
-                    target=measure.target)
-        frames.append(r.assign(part=k + 1, phase_start=[True] + [False] * (len(r) - 1)))
-    out = pd.concat(frames, ignore_index=True)
-    return out.assign(period=out["x"])
+            cols = qic_columns(chunk, "period", y, n, chart=chart, freeze=freeze, multiply=mult,
+                               target=measure.target)  # qic() before it becomes a frame
+        n_points = len(cols["x"])
+        cols["part"] = np.full(n_points, k + 1, dtype=np.int64)
+        cols["phase_start"] = np.arange(n_points) == 0
+        cols["period"] = cols["x"]
+        frames.append(pd.DataFrame(cols))
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
 
-def _mdc(series: pd.DataFrame, measure: Measure, n_base: int, starts: list[pd.Timestamp]):
-    ok = series.dropna(subset=["value"])
-    if len(ok) < MDC_MIN_POINTS:
+def _mdc(series: pd.DataFrame, measure: Measure, baseline: np.ndarray, starts: list[pd.Timestamp]):
+    """mdc() of the points with a value (``baseline``: the rows of the baseline phase), and the
+    variation and assurance icons of its last point."""
+    value = series["value"]
+    keep = value.notna().to_numpy()
+    if int(keep.sum()) < MDC_MIN_POINTS:
         return None, "", ""
+    ok = series if keep.all() else series.loc[keep]  # the rows with a value
     # Limits fixed on the baseline, unless the baseline never varies (e.g. 0% every month), which
     # would give zero-width or undefined limits: then the whole series sets them.
-    varied = ok.loc[ok["phase"] == "baseline", "value"].nunique() > 1
+    n_base = int(baseline.sum())
+    varied = len(pd.unique(value.to_numpy()[keep & baseline])) > 1
     fix = n_base if n_base >= 12 and not starts and varied else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = mdc(ok, "value", "period", rebase=[s for s in starts if s > ok["period"].min()] or None,
                      fix_after_n_points=fix, improvement_direction=measure.improvement_direction,
                      target=measure.target, screen_outliers=True)
-    icons = mdc_icons(result).iloc[0]
-    return result, str(icons["variation"]), str(icons["assurance"])
+    _, _, variation, assurance = _icon_names(result)  # as mdc_icons(result), one facet
+    return result, str(variation[0]), str(assurance[0])
 
 
 def _findings(r: pd.DataFrame, measure: Measure, chart: str) -> list[str]:
     """Plain sentences on what the chart shows (signals per phase)."""
     out = []
     sign = {"increase": 1, "decrease": -1}.get(measure.improvement_direction, 0)
-    n_parts = r["part"].nunique()
-    for part, g in r.groupby("part"):
-        label = ("the series (centre line from the baseline)" if n_parts == 1
+    col = {c: r[c].to_numpy() for c in ("part", "runs_signal", "longest_run", "longest_run_max",
+                                        "n_crossings", "n_crossings_min", "sigma_signal", "y", "cl")}
+    parts = np.unique(col["part"])
+    for part in parts:
+        rows = col["part"] == part
+        label = ("the series (centre line from the baseline)" if len(parts) == 1
                  else "phase 1 (centre line from the baseline)" if part == 1 else f"phase {part}")
         label = label if label.startswith("the ") else f"the {label}"
-        if g["runs_signal"].any():
-            out.append(f"Non-random variation in {label}: longest run {int(g['longest_run'].iloc[0])} "
-                       f"(signal above {int(g['longest_run_max'].iloc[0])}) or crossings "
-                       f"{int(g['n_crossings'].iloc[0])} (signal below {int(g['n_crossings_min'].iloc[0])}), "
+        if col["runs_signal"][rows].any():
+            at = np.flatnonzero(rows)[0]  # part-level figures repeat on every point of the part
+            out.append(f"Non-random variation in {label}: longest run {int(col['longest_run'][at])} "
+                       f"(signal above {int(col['longest_run_max'][at])}) or crossings "
+                       f"{int(col['n_crossings'][at])} (signal below {int(col['n_crossings_min'][at])}), "
                        "Anhøj rules: a shift in the process.")
         if chart != "run":
-            sig = g.loc[g["sigma_signal"]]
-            if len(sig):
-                above = int((sig["y"] > sig["cl"]).sum())
-                below = len(sig) - above
+            sig = rows & col["sigma_signal"]
+            if sig.any():
+                with np.errstate(invalid="ignore"):
+                    above = int((col["y"][sig] > col["cl"][sig]).sum())
+                below = int(sig.sum()) - above
                 words = []
                 for k, side, better in ((above, "above the upper", sign > 0), (below, "below the lower", sign < 0)):
                     if k:
@@ -169,17 +213,19 @@ def measure_spc(series: pd.DataFrame, measure: Measure, cycles: pd.DataFrame) ->
     ``series``: columns period, numerator, denominator, value (in the measure's unit), phase — as
     made by :func:`qieval.measures.series.measure_series` (missing periods present as NaN rows).
     """
-    series = series.sort_values("period").reset_index(drop=True)
-    chart, reason = choose_chart(measure, series)
-    n_base = int((series["phase"] == "baseline").sum())
+    series = _sorted_by_period(series)
+    phase = series["phase"].to_numpy()
+    baseline = phase == "baseline"
+    chart, reason = _choose_chart(measure, series, baseline)
     starts = recalculation_months(measure, cycles)
-    result = _qic_phases(series, measure, chart, n_base, starts)
-    mdc_result, variation, assurance = _mdc(series, measure, n_base, starts)
-    gaps = list(series.loc[series["value"].isna(), "period"])
+    result = _qic_phases(series, measure, chart, int(baseline.sum()), starts)
+    mdc_result, variation, assurance = _mdc(series, measure, baseline, starts)
+    missing = series["value"].isna().to_numpy()
+    gaps = list(series.loc[missing, "period"]) if missing.any() else []
     out = MeasureSPC(measure.id, chart, reason, result, mdc_result, variation, assurance, gaps,
                      [s for s in starts if s > series["period"].min()], _findings(result, measure, chart))
-    intervention = result.loc[series["phase"].to_numpy() == "intervention"] if len(result) == len(series) else result
-    if not starts and result.loc[result["part"] == 1, "runs_signal"].any() and len(intervention):
+    n_intervention = int((phase == "intervention").sum()) if len(result) == len(series) else len(result)
+    if not starts and result["runs_signal"].to_numpy()[result["part"].to_numpy() == 1].any() and n_intervention:
         first_cycle = cycles["start"].min() if len(cycles) else None
         when = f" from {first_cycle:%b %Y} (the first PDSA cycle)" if first_cycle is not None else ""
         out.suggestion = (f"The process appears to have shifted. If the change is to be kept, consider "

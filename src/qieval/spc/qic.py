@@ -62,6 +62,8 @@ def _column(data: pd.DataFrame, name: Any, arg: str) -> pd.Series:
 
 
 def _numeric(s: pd.Series, arg: str) -> np.ndarray:
+    if isinstance(s.dtype, np.dtype) and s.dtype.kind in "fiu":  # numeric already: just as float
+        return s.to_numpy(dtype=float, copy=True)
     if isinstance(s.dtype, pd.CategoricalDtype):
         raise _bad(arg, f"column {s.name!r} must be numeric, not categorical")
     try:
@@ -131,6 +133,10 @@ def _codes(s: pd.Series) -> np.ndarray:
     """Sort codes (R factor-level order): categories order for a Categorical, else sorted values."""
     if isinstance(s.dtype, pd.CategoricalDtype):
         return np.asarray(s.cat.codes, dtype=np.int64)
+    if isinstance(s.dtype, np.dtype) and s.dtype.kind in "fiuM":
+        v = s.to_numpy()
+        if len(v) < 2 or bool((v[1:] > v[:-1]).all()):  # strictly increasing (no NaN/NaT): codes 0..n-1
+            return np.arange(len(v), dtype=np.int64)
     try:
         codes, _ = pd.factorize(s, sort=True)
     except TypeError:  # mixed types: sort on their text
@@ -249,6 +255,32 @@ def qic(
     followed by :data:`RESULT_COLUMNS`. Part-level figures (n_obs ... runs_signal) repeat on every
     point of the part. Raises :class:`~qieval.errors.InputError` for unusable arguments.
     """
+    return pd.DataFrame(qic_columns(
+        data, x, y, n, chart=chart, facets=facets, freeze=freeze, part=part, exclude=exclude,
+        multiply=multiply, cl=cl, target=target, y_neg=y_neg, screen_mr=screen_mr, agg=agg,
+    ))
+
+
+def qic_columns(
+    data: pd.DataFrame,
+    x: str,
+    y: str,
+    n: str | None = None,
+    *,
+    chart: str = "run",
+    facets: str | Sequence[str] | None = None,
+    freeze: int | None = None,
+    part: int | Sequence[int] | str | None = None,
+    exclude: int | Sequence[int] | None = None,
+    multiply: float = 1,
+    cl: float | str | Sequence[float] | None = None,
+    target: float | str | Sequence[float] | None = None,
+    y_neg: bool = True,
+    screen_mr: bool = True,
+    agg: str = "mean",
+) -> dict[str, Any]:
+    """The columns of :func:`qic`'s result, in order, before they become a DataFrame (callers
+    adding columns of their own build the frame once)."""
     # --- arguments ---------------------------------------------------------------------------
     if not isinstance(data, pd.DataFrame):
         raise _bad("data", "data must be a pandas DataFrame")
@@ -290,7 +322,7 @@ def qic(
         ys = np.where(bad, np.nan, ys)
         ns = np.where(bad, np.nan, ns)
     idx = np.flatnonzero(keep)
-    xk = xs.iloc[idx]
+    xk = xs if len(idx) == len(xs) else xs.iloc[idx]
     keycodes = [_codes(f.iloc[idx]) for f in fs] + [_codes(xk)]
     order = np.lexsort(tuple(reversed(keycodes))) if len(idx) else np.zeros(0, dtype=np.int64)
     rows = idx[order]
@@ -374,7 +406,7 @@ def qic(
         "runs_signal": np.asarray(runs_signal, dtype=bool),
         "sigma_signal": np.asarray(sigma_signal, dtype=bool),
     })
-    return pd.DataFrame(out)
+    return out
 
 
 __all__ = ["qic", "RESULT_COLUMNS", "AGG_FUNCTIONS"]
