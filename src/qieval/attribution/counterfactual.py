@@ -37,16 +37,24 @@ def scale_factor(family: str, rate_per: float) -> float:
     return {"binomial": 1.0, "poisson": rate_per, "gaussian": 1.0}[family]
 
 
+def model_arrays(X: pd.DataFrame, params: pd.Series, cov: pd.DataFrame
+                 ) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """The coefficient names, the columns of ``X`` in that order, the coefficients and their covariance,
+    as float arrays (``X[names]``, ``params``, ``cov.loc[names, names]``)."""
+    names = list(params.index)
+    A = (X if list(X.columns) == names else X[names]).to_numpy(float)
+    same = list(cov.index) == names and list(cov.columns) == names
+    V = (cov if same else cov.loc[names, names]).to_numpy(float)
+    return names, A, params.to_numpy(float), V
+
+
 def counterfactual_table(data: pd.DataFrame, X: pd.DataFrame, params: pd.Series, cov: pd.DataFrame,
                          term_columns: list[str], family: str, q: float, rate_per: float = 1.0) -> pd.DataFrame:
     """Per-site rows, plus pooled rows (``site_id == "ALL"``) when there are several sites."""
-    names = list(params.index)
-    A = X[names].to_numpy(float)
+    names, A, b, V = model_arrays(X, params, cov)
     A0 = A.copy()
     idx = [names.index(c) for c in term_columns if c in names]
     A0[:, idx] = 0.0
-    b = params.to_numpy(float)
-    V = cov.loc[names, names].to_numpy(float)
     k = scale_factor(family, rate_per)
     eta, eta0 = A @ b, A0 @ b
     se0 = np.sqrt(np.einsum("ij,jk,ik->i", A0, V, A0))
@@ -56,11 +64,12 @@ def counterfactual_table(data: pd.DataFrame, X: pd.DataFrame, params: pd.Series,
     hi, _ = mean_and_derivative(eta0 + q * se0, family)
     n = data["n"].to_numpy(float)
     observed = data["y"].to_numpy(float) / (n if family != "gaussian" else 1.0)
-    out = pd.DataFrame({"site_id": data["site_id"].to_numpy(), "period": data["period"].to_numpy(),
+    site = data["site_id"].to_numpy()
+    out = pd.DataFrame({"site_id": site, "period": data["period"].to_numpy(),
                         "denominator": n if family != "gaussian" else np.nan,
                         "observed": observed * k, "fitted": mu * k, "counterfactual": mu0 * k,
                         "counterfactual_low": lo * k, "counterfactual_high": hi * k})
-    if data["site_id"].nunique() > 1:
+    if len(set(site)) > 1:
         pooled = []
         w = n if family != "gaussian" else np.ones_like(n)
         for period, ix in data.groupby("period").indices.items():
@@ -76,7 +85,7 @@ def counterfactual_table(data: pd.DataFrame, X: pd.DataFrame, params: pd.Series,
             pooled.append((POOLED, period, float(n[ix].sum()) if family != "gaussian" else np.nan,
                            float(ww @ observed[ix]) * k, float(ww @ mu[ix]) * k, cf * k, low * k, high * k))
         out = pd.concat([out, pd.DataFrame(pooled, columns=COLUMNS)], ignore_index=True)
-    return out[COLUMNS]
+    return out  # columns already in the order of COLUMNS
 
 
 def absolute_change(data: pd.DataFrame, X: pd.DataFrame, params: pd.Series, cov: pd.DataFrame,
@@ -87,19 +96,25 @@ def absolute_change(data: pd.DataFrame, X: pd.DataFrame, params: pd.Series, cov:
     ``sum n_i (mu(eta_i) - mu(eta_i - x_ic b_c)) / sum n_i``, times 100 for binomial (percentage
     points), ``rate_per`` for poisson. Delta-method interval with quantile ``q``.
     """
-    names = list(params.index)
-    last = data["period"] == data["period"].max()
-    active = last.to_numpy() & (X.loc[:, columns].to_numpy(float) != 0).any(axis=1)
+    period = data["period"].to_numpy()
+    return change_in_last_month(*model_arrays(X, params, cov), period == period.max(), data["n"].to_numpy(float),
+                                columns, family, q, rate_per)
+
+
+def change_in_last_month(names: list[str], A: np.ndarray, b: np.ndarray, V: np.ndarray, last: np.ndarray,
+                         n: np.ndarray, columns: list[str], family: str, q: float, rate_per: float = 1.0
+                         ) -> tuple[float, float, float]:
+    """:func:`absolute_change` on arrays: ``A`` the design (columns ``names``), ``b`` the coefficients,
+    ``V`` their covariance, ``last`` which rows are in the last month, ``n`` the denominators."""
+    active = last & (A[:, [names.index(c) for c in columns]] != 0).any(axis=1)
     if not active.any():
         return (np.nan, np.nan, np.nan)
-    A = X.loc[active, names].to_numpy(float)
+    A = np.asfortranarray(A[active])  # column-major, as pandas gives it (same BLAS path, same rounding)
     A0 = A.copy()
     A0[:, [names.index(c) for c in columns]] = 0.0
-    b = params.to_numpy(float)
-    V = cov.loc[names, names].to_numpy(float)
     mu, d = mean_and_derivative(A @ b, family)
     mu0, d0 = mean_and_derivative(A0 @ b, family)
-    n = data.loc[active, "n"].to_numpy(float)
+    n = n[active]
     w = n / n.sum()
     diff = float(w @ (mu - mu0))
     grad = (w * d) @ A - (w * d0) @ A0

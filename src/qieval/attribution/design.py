@@ -34,6 +34,25 @@ class Design:
     terms: dict[str, list[str]]  # category -> its columns (step, and slope if asked)
     time_effects: str  # "single-site trend", "calendar", "trend"
     notes: list[str] = field(default_factory=list)
+    _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def matrix(self, names: list[str]) -> np.ndarray:
+        """Columns ``names`` of ``X`` as a float array (same as ``X[names].to_numpy(float)``).
+
+        ``X`` is converted once; the copy is renewed if columns are added to ``X``.
+        """
+        if self._cache.get("X") is not self.X or self._cache["width"] != self.X.shape[1]:
+            self._cache.update(X=self.X, width=self.X.shape[1], A=self.X.to_numpy(float),
+                               at={c: i for i, c in enumerate(self.X.columns)})
+        if not names:
+            return np.zeros((len(self.X), 0))
+        at = self._cache["at"]
+        return self._cache["A"][:, [at[n] for n in names]]
+
+
+def _month_number(values) -> np.ndarray:
+    """Months since 1970-01 of each date (a datetime64 array, Series or a single timestamp)."""
+    return np.asarray(values, dtype="datetime64[M]").astype(np.int64)
 
 
 def month_index(period: pd.Series, first: pd.Timestamp) -> np.ndarray:
@@ -42,26 +61,46 @@ def month_index(period: pd.Series, first: pd.Timestamp) -> np.ndarray:
     return ((p.year - first.year) * 12 + (p.month - first.month)).to_numpy()
 
 
-def harmonic_columns(period: pd.Series, k: int) -> pd.DataFrame:
-    """``k`` pairs of sine/cosine terms of the calendar month (period 12 months)."""
-    month = pd.DatetimeIndex(period).month.to_numpy().astype(float)
+def _harmonics(month: np.ndarray, k: int) -> dict[str, np.ndarray]:
+    """``k`` pairs of sine/cosine terms of the calendar month (1-12, as floats), period 12 months."""
     cols = {}
     for j in range(1, k + 1):
         cols[f"sin{j}"] = np.sin(2 * np.pi * j * month / 12)
         cols[f"cos{j}"] = np.cos(2 * np.pi * j * month / 12)
-    return pd.DataFrame(cols, index=period.index)
+    return cols
 
 
-def intervention_columns(data: pd.DataFrame, starts: pd.DataFrame, slope_change: bool
-                         ) -> tuple[pd.DataFrame, dict[str, list[str]]]:
-    """Step (and slope) columns per category for the rows of ``data`` (``site_id, period``)."""
-    first = data["period"].min()
-    t = month_index(data["period"], first)
+def harmonic_columns(period: pd.Series, k: int) -> pd.DataFrame:
+    """``k`` pairs of sine/cosine terms of the calendar month (period 12 months)."""
+    month = pd.DatetimeIndex(period).month.to_numpy().astype(float)
+    return pd.DataFrame(_harmonics(month, k), index=period.index)
+
+
+def _site_codes(site_id: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct sites and each row's position among them."""
+    return np.unique(site_id.to_numpy(dtype=object), return_inverse=True)
+
+
+def _intervention_arrays(data: pd.DataFrame, starts: pd.DataFrame, slope_change: bool
+                         ) -> tuple[dict[str, np.ndarray], dict[str, list[str]]]:
+    """Step (and slope) columns per category, as arrays; see :func:`intervention_columns`."""
+    months = _month_number(data["period"].to_numpy())
+    first = months.min() if len(months) else 0
+    t = months - first  # months since the first month of the data
+    sites, code = _site_codes(data["site_id"])
+    at = {s: i for i, s in enumerate(sites)}
+    on_month: dict[str, dict[str, int]] = {}  # category -> site -> on month (months since the first month)
+    for s, c, m in zip(starts["site_id"].tolist(), starts["category"].tolist(),
+                       _month_number(starts["on_period"].to_numpy()).tolist()):
+        on_month.setdefault(c, {})[s] = m - first
     cols: dict[str, np.ndarray] = {}
     terms: dict[str, list[str]] = {}
-    for cat, grp in starts.groupby("category", sort=True):
-        on_by_site = pd.Series(month_index(grp["on_period"], first), index=grp["site_id"].to_numpy())
-        on_t = data["site_id"].map(on_by_site).to_numpy(dtype=float)  # NaN where never started
+    for cat in sorted(on_month):
+        on_site = np.full(len(sites), np.nan)
+        for s, m in on_month[cat].items():
+            if s in at:
+                on_site[at[s]] = m
+        on_t = on_site[code]  # NaN where never started
         since = np.where(np.isnan(on_t), -1, t - np.nan_to_num(on_t)).astype(int)
         step = (since >= 0).astype(float)
         cols[cat] = step
@@ -69,40 +108,56 @@ def intervention_columns(data: pd.DataFrame, starts: pd.DataFrame, slope_change:
         if slope_change:
             cols[f"{cat}:slope"] = np.where(since >= 0, since, 0).astype(float)
             terms[cat].append(f"{cat}:slope")
+    return cols, terms
+
+
+def intervention_columns(data: pd.DataFrame, starts: pd.DataFrame, slope_change: bool
+                         ) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+    """Step (and slope) columns per category for the rows of ``data`` (``site_id, period``)."""
+    cols, terms = _intervention_arrays(data, starts, slope_change)
     return pd.DataFrame(cols, index=data.index), terms
 
 
-def nuisance_columns(data: pd.DataFrame, harmonics: int, time_effects: str) -> tuple[pd.DataFrame, list[str]]:
-    """Intercept/site effects, trend or calendar effects, and harmonics."""
-    first = data["period"].min()
-    sites = sorted(data["site_id"].unique())
-    parts: list[pd.DataFrame] = []
+def _nuisance_arrays(data: pd.DataFrame, harmonics: int, time_effects: str
+                     ) -> tuple[dict[str, np.ndarray], list[str]]:
+    """Nuisance columns as arrays; see :func:`nuisance_columns`."""
+    period = data["period"].to_numpy()
+    months = _month_number(period)
+    sites, code = _site_codes(data["site_id"])
+    cols: dict[str, np.ndarray] = {}
     notes: list[str] = []
     if len(sites) == 1:
-        parts.append(pd.DataFrame({"const": 1.0}, index=data.index))
+        cols["const"] = np.ones(len(data))
     else:
-        parts.append(pd.DataFrame({f"site[{s}]": (data["site_id"] == s).astype(float) for s in sites},
-                                  index=data.index))
+        for i, s in enumerate(sites):
+            cols[f"site[{s}]"] = (code == i).astype(float)
     if time_effects == "calendar":
-        periods = sorted(data["period"].unique())[1:]
-        parts.append(pd.DataFrame({f"month[{pd.Timestamp(p):%Y-%m}]": (data["period"] == p).astype(float)
-                                   for p in periods}, index=data.index))
+        for p in np.unique(period)[1:]:
+            cols[f"month[{pd.Timestamp(p):%Y-%m}]"] = (period == p).astype(float)
         if harmonics:
             notes.append("Seasonal (harmonic) terms were left out: the calendar-month effects already "
                          "absorb seasonality.")
     else:
-        parts.append(pd.DataFrame({"time": month_index(data["period"], first) + 1.0}, index=data.index))
+        cols["time"] = (months - (months.min() if len(months) else 0)) + 1.0
         if harmonics:
-            parts.append(harmonic_columns(data["period"], harmonics))
-    X = pd.concat(parts, axis=1)
-    return X, notes
+            calendar_month = (months % 12 + 1).astype(float)  # 1-12
+            cols.update(_harmonics(calendar_month, harmonics))
+    return cols, notes
+
+
+def nuisance_columns(data: pd.DataFrame, harmonics: int, time_effects: str) -> tuple[pd.DataFrame, list[str]]:
+    """Intercept/site effects, trend or calendar effects, and harmonics."""
+    cols, notes = _nuisance_arrays(data, harmonics, time_effects)
+    return pd.DataFrame(cols, index=data.index), notes
 
 
 def build_design(data: pd.DataFrame, starts: pd.DataFrame, *, harmonics: int, slope_change: bool,
                  time_effects: str) -> Design:
     """Full design: nuisance columns then intervention columns."""
-    N, notes = nuisance_columns(data, harmonics, time_effects)
-    C, terms = intervention_columns(data, starts, slope_change)
-    X = pd.concat([N, C], axis=1)
-    label = "single-site trend" if data["site_id"].nunique() == 1 else time_effects
-    return Design(X=X, nuisance=list(N.columns), terms=terms, time_effects=label, notes=notes)
+    N, notes = _nuisance_arrays(data, harmonics, time_effects)
+    C, terms = _intervention_arrays(data, starts, slope_change)
+    names = [*N, *C]
+    A = np.column_stack([*N.values(), *C.values()]) if names else np.zeros((len(data), 0))
+    X = pd.DataFrame(A, columns=names, index=data.index)
+    label = "single-site trend" if "const" in N else time_effects  # "const" only with one site
+    return Design(X=X, nuisance=list(N), terms=terms, time_effects=label, notes=notes)

@@ -33,8 +33,8 @@ def ljung_box_lag(n: int) -> int:
     return max(1, min(12, n // 4))
 
 
-def ljung_box_by_site(resid: np.ndarray, sites: np.ndarray) -> pd.DataFrame:
-    """Ljung–Box p-value per site: columns ``site_id, lag, p_value``."""
+def _ljung_box_rows(resid: np.ndarray, sites: np.ndarray) -> list[tuple]:
+    """``(site_id, lag, p_value)`` per site, in order of first appearance."""
     rows = []
     for s in pd.unique(sites):
         r = np.asarray(resid, float)[sites == s]
@@ -44,7 +44,12 @@ def ljung_box_by_site(resid: np.ndarray, sites: np.ndarray) -> pd.DataFrame:
             continue
         res = acorr_ljungbox(r, lags=[lag], return_df=True)
         rows.append((s, lag, float(res["lb_pvalue"].iloc[0])))
-    return pd.DataFrame(rows, columns=["site_id", "lag", "p_value"])
+    return rows
+
+
+def ljung_box_by_site(resid: np.ndarray, sites: np.ndarray) -> pd.DataFrame:
+    """Ljung–Box p-value per site: columns ``site_id, lag, p_value``."""
+    return pd.DataFrame(_ljung_box_rows(resid, sites), columns=["site_id", "lag", "p_value"])
 
 
 def vif(X: pd.DataFrame, columns: list[str]) -> dict[str, float]:
@@ -69,8 +74,8 @@ def diagnostics_table(resid: np.ndarray, sites: np.ndarray, X: pd.DataFrame, ter
     """Long (tidy) table of checks; see :data:`COLUMNS` and :func:`qieval.attribution.fit`."""
     rows = [("durbin_watson", None, None, durbin_watson_by_site(resid, sites),
              "Pearson residuals in time order within each site; about 2 if uncorrelated")]
-    for _, r in ljung_box_by_site(resid, sites).iterrows():
-        rows.append(("ljung_box_p", r["site_id"], None, r["p_value"], f"Ljung-Box test at lag {int(r['lag'])}"))
+    for site, lag, p in _ljung_box_rows(resid, sites):
+        rows.append(("ljung_box_p", site, None, p, f"Ljung-Box test at lag {lag}"))
     for cat in after:
         rows.append(("points_before", None, cat, float(before[cat]), "months before the change (most at any site)"))
         rows.append(("points_after", None, cat, float(after[cat]), "months after the change (most at any site)"))

@@ -9,12 +9,13 @@ get NaN numbers and the reason in words in ``note``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
 from . import identifiability
-from .counterfactual import absolute_change
+from .counterfactual import change_in_last_month, model_arrays
 from .inference import holm, t_interval
 from .sentences import sentence
 
@@ -42,6 +43,23 @@ class FittedTerms:
     rate_per: float
     separation_warned: bool
 
+    @cached_property
+    def arrays(self) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+        """Coefficient names, design columns in that order, coefficients and covariance as arrays."""
+        return model_arrays(self.X, self.params, self.cov)
+
+    def estimate(self, name: str) -> tuple[float, float]:
+        """Coefficient ``name`` and its standard error."""
+        names, _, b, V = self.arrays
+        i = names.index(name)
+        return float(b[i]), float(np.sqrt(V[i, i]))
+
+    def absolute_change(self, columns: list[str]) -> tuple[float, float, float]:
+        """:func:`qieval.attribution.counterfactual.absolute_change` of ``columns`` for this fit."""
+        period = self.data["period"].to_numpy()
+        return change_in_last_month(*self.arrays, period == period.max(), self.data["n"].to_numpy(float), columns,
+                                    self.family, self.q, self.rate_per)
+
 
 def empty_effects() -> pd.DataFrame:
     """An effects table with no rows and the documented columns."""
@@ -57,7 +75,7 @@ def separated(est: float, se: float, warned: bool) -> bool:
 
 def joint_text(cols: list[str], f: FittedTerms) -> str:
     """"their combined change is odds ratio 0.80 (95% CI 0.70 to 0.91)" for a joint term."""
-    est, se = float(f.params[cols[0]]), float(np.sqrt(f.cov.loc[cols[0], cols[0]]))
+    est, se = f.estimate(cols[0])
     lo, hi, _ = t_interval(est, se, f.df, f.level)
     pct = int(round(100 * f.level))
     if f.family == "gaussian":
@@ -67,10 +85,10 @@ def joint_text(cols: list[str], f: FittedTerms) -> str:
 
 
 def _estimated_rows(cat: str, names: list[str], terms: list[str], f: FittedTerms) -> list[dict]:
-    abs_c = absolute_change(f.data, f.X, f.params, f.cov, terms, f.family, f.q, f.rate_per)
+    abs_c = f.absolute_change(terms)
     rows = []
     for i, name in enumerate(names):
-        est, se = float(f.params[name]), float(np.sqrt(f.cov.loc[name, name]))
+        est, se = f.estimate(name)
         lo, hi, p = t_interval(est, se, f.df, f.level)
         row = {"category": name, "estimate": est, "std_error": se, "estimate_low": lo, "estimate_high": hi,
                "p_value": p, "separable": True, "note": ""}
@@ -119,10 +137,17 @@ def effects_table(cats: list[str], keep: list[str], terms: dict[str, list[str]],
         else:
             reason = not_estimable.get(cat) or _reason(cat, verdict, joint, f)
             rows.extend({"category": name, "separable": False, "note": reason} for name in names)
-    eff = pd.DataFrame(rows, columns=EFFECT_COLUMNS) if rows else empty_effects()
-    eff["separable"] = eff["separable"].astype(bool)
-    eff["p_adjusted"] = holm(eff["p_value"].to_numpy(float)) if len(eff) else []
     unit = f"per {f.rate_per:g} units of denominator" if f.rate_per != 1 else "per unit of denominator"
-    eff["level"] = f.level
-    eff["sentence"] = [sentence(r, f.family, unit) for _, r in eff.iterrows()]
-    return eff[EFFECT_COLUMNS], warns
+    if not rows:
+        eff = empty_effects()
+        eff["p_adjusted"] = []
+        eff["level"] = f.level
+        eff["sentence"] = []
+        return eff[EFFECT_COLUMNS], warns
+    # complete every row (missing numbers are NaN), then build the table once
+    rows = [{c: r.get(c, np.nan) for c in EFFECT_COLUMNS} for r in rows]
+    for r, p in zip(rows, holm(np.array([r["p_value"] for r in rows], dtype=float))):
+        r["separable"] = bool(r["separable"])
+        r["p_adjusted"] = p
+        r["sentence"] = sentence({**r, "level": f.level}, f.family, unit)
+    return pd.DataFrame({c: [r[c] for r in rows] for c in EFFECT_COLUMNS}), warns

@@ -52,32 +52,38 @@ def adds_rank(base: np.ndarray, extra: np.ndarray) -> bool:
 
 
 def _on_months(starts: pd.DataFrame, category: str) -> str:
-    g = starts[starts["category"] == category].sort_values("site_id")
-    return ", ".join(f"{pd.Timestamp(p):%Y-%m} at {s}" for s, p in zip(g["site_id"], g["on_period"]))
+    rows = [(s, p) for s, c, p in zip(starts["site_id"].tolist(), starts["category"].tolist(),
+                                      starts["on_period"].tolist()) if c == category]
+    return ", ".join(f"{pd.Timestamp(p):%Y-%m} at {s}" for s, p in sorted(rows, key=lambda r: r[0]))
 
 
 def _join(names: list[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
+def points_before_after(data: pd.DataFrame, design: Design) -> tuple[dict[str, int], dict[str, int]]:
+    """:func:`points_before` and :func:`points_after` in one pass over the step columns."""
+    _, site = np.unique(data["site_id"].to_numpy(dtype=object), return_inverse=True)
+    n_sites = int(site.max()) + 1 if len(site) else 0
+    after, before = {}, {}
+    for cat, cols in design.terms.items():
+        on = design.matrix(cols[:1])[:, 0] > 0
+        on_months = np.bincount(site, weights=on, minlength=n_sites)  # months on, per site
+        started = on_months > 0
+        off = ~on & started[site]  # months before the step at sites where it switched on
+        after[cat] = int(on_months.max()) if len(on) else 0
+        before[cat] = int(np.bincount(site, weights=off, minlength=n_sites).max()) if len(on) else 0
+    return before, after
+
+
 def points_after(data: pd.DataFrame, design: Design) -> dict[str, int]:
     """Most months with the category's step on at any one site."""
-    out = {}
-    for cat, cols in design.terms.items():
-        on = design.X[cols[0]] > 0
-        out[cat] = int(on.groupby(data["site_id"]).sum().max()) if len(on) else 0
-    return out
+    return points_before_after(data, design)[1]
 
 
 def points_before(data: pd.DataFrame, design: Design) -> dict[str, int]:
     """Most months before the category's step switched on at any site where it switched on."""
-    out = {}
-    for cat, cols in design.terms.items():
-        on = design.X[cols[0]] > 0
-        started = on.groupby(data["site_id"]).transform("any")
-        off = (~on & started).groupby(data["site_id"]).sum()
-        out[cat] = int(off.max()) if len(off) else 0
-    return out
+    return points_before_after(data, design)[0]
 
 
 def check(data: pd.DataFrame, design: Design, starts: pd.DataFrame, min_points: int = 8) -> Verdict:
@@ -85,8 +91,7 @@ def check(data: pd.DataFrame, design: Design, starts: pd.DataFrame, min_points: 
     cats = list(design.terms)
     separable = {c: True for c in cats}
     reasons: dict[str, str] = {}
-    after = points_after(data, design)
-    before = points_before(data, design)
+    before, after = points_before_after(data, design)
     for c in cats:
         if after[c] < min_points:
             separable[c] = False
@@ -96,19 +101,18 @@ def check(data: pd.DataFrame, design: Design, starts: pd.DataFrame, min_points: 
             separable[c] = False
             reasons[c] = (f"{c} was in place from the first month of data at every site, so there is no "
                           "before period to compare with.")
-    N = design.X[design.nuisance].to_numpy(float)
+    N = design.matrix(design.nuisance)
     cand = [c for c in cats if separable[c]]
 
     def cols(cs: list[str]) -> np.ndarray:
-        names = [n for c in cs for n in design.terms[c]]
-        return design.X[names].to_numpy(float) if names else np.zeros((len(design.X), 0))
+        return design.matrix([n for c in cs for n in design.terms[c]])
 
     dependent = [c for c in cand if not adds_rank(np.column_stack([N, cols([o for o in cand if o != c])]), cols([c]))]
     # group dependent categories with identical step indicators
     groups: list[list[str]] = []
     for c in dependent:
         for g in groups:
-            if np.array_equal(design.X[c].to_numpy(), design.X[g[0]].to_numpy()):
+            if np.array_equal(design.matrix([c]), design.matrix([g[0]])):
                 g.append(c)
                 break
         else:

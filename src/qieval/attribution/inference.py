@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 
 def holm(p_values: np.ndarray | list[float]) -> np.ndarray:
@@ -24,17 +26,25 @@ def holm(p_values: np.ndarray | list[float]) -> np.ndarray:
     return out
 
 
+@lru_cache(maxsize=256)
+def _critical(df: float, level: float) -> float:
+    """Two-sided critical value (t on ``df``, or z when ``df`` is infinite); cached, as every row of a fit
+    uses the same one."""
+    return stats.t.ppf(0.5 + level / 2, df) if np.isfinite(df) else stats.norm.ppf(0.5 + level / 2)
+
+
 def t_interval(estimate: float, se: float, df: float, level: float = 0.95) -> tuple[float, float, float]:
     """Two-sided Wald interval and p-value with a t reference distribution on ``df`` residual df.
 
-    With ``df=inf`` it is the normal (z) interval.
+    With ``df=inf`` it is the normal (z) interval. The p-value is ``2 * stats.t.sf(|t|, df)`` (or
+    ``stats.norm.sf``), computed with the special functions scipy evaluates for them (``stdtr``, ``ndtr``).
     """
-    q = stats.t.ppf(0.5 + level / 2, df) if np.isfinite(df) else stats.norm.ppf(0.5 + level / 2)
+    q = _critical(df, level)
     tval = estimate / se
-    p = 2 * (stats.t.sf(abs(tval), df) if np.isfinite(df) else stats.norm.sf(abs(tval)))
+    p = 2 * (special.stdtr(df, -abs(tval)) if np.isfinite(df) else special.ndtr(-abs(tval)))
     return estimate - q * se, estimate + q * se, p
 
 
 def t_quantile(df: float, level: float = 0.95) -> float:
     """Two-sided critical value (t on ``df``, or z when ``df`` is infinite)."""
-    return float(stats.t.ppf(0.5 + level / 2, df) if np.isfinite(df) else stats.norm.ppf(0.5 + level / 2))
+    return float(_critical(df, level))

@@ -21,16 +21,44 @@ def _fail(file: str, message: str, *, row: int | None = None, column: str | None
     raise InputError(Problem(file=file, row=row, column=column, message=message))
 
 
+# dtype of ``Series.dt.to_period("M").dt.to_timestamp()`` (the month starts returned below)
+MONTH_DTYPE = pd.Series(pd.to_datetime(["2000-01-15"])).dt.to_period("M").dt.to_timestamp().dtype
+
+
+def month_floor(values: np.ndarray) -> np.ndarray:
+    """Month starts of a ``datetime64`` array, as ``.dt.to_period("M").dt.to_timestamp()`` gives them."""
+    return values.astype("datetime64[M]").astype(MONTH_DTYPE)
+
+
 def _month_start(values: pd.Series, file: str, column: str) -> pd.Series:
-    try:
-        out = pd.to_datetime(values)
-    except (ValueError, TypeError) as exc:
-        _fail(file, f"could not read dates in '{column}': {exc}", column=column)
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind == "M":  # already dates: no parsing needed
+        out = values
+    else:
+        try:
+            out = pd.to_datetime(values)
+        except (ValueError, TypeError) as exc:
+            _fail(file, f"could not read dates in '{column}': {exc}", column=column)
+    if isinstance(out.dtype, np.dtype):  # naive datetime64: floor with numpy
+        arr = out.to_numpy()
+        bad = np.isnat(arr)
+        if bad.any():
+            _fail(file, f"'{column}' is empty or not a date", row=int(np.flatnonzero(bad)[0]) + 2, column=column)
+        return pd.Series(month_floor(arr), index=values.index)
     bad = out.isna()
     if bad.any():
         _fail(file, f"'{column}' is empty or not a date", row=int(np.flatnonzero(bad.to_numpy())[0]) + 2,
               column=column)
     return out.dt.to_period("M").dt.to_timestamp()
+
+
+def _numbers(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """``values`` as floats, and where they are missing or not a finite number."""
+    num = pd.to_numeric(values, errors="coerce")
+    if isinstance(num.dtype, np.dtype) and num.dtype.kind in "biuf":
+        arr = num.to_numpy(dtype=float)
+        return arr, ~np.isfinite(arr)
+    bad = num.isna() | ~np.isfinite(num.astype(float))
+    return num.astype(float).to_numpy(), bad.to_numpy()
 
 
 def tidy_measure(measure_values: pd.DataFrame, family: str) -> pd.DataFrame:
@@ -43,7 +71,7 @@ def tidy_measure(measure_values: pd.DataFrame, family: str) -> pd.DataFrame:
         _fail(MEASURE, f"family must be one of {', '.join(FAMILIES)}, not {family!r}", column="family")
     if not isinstance(measure_values, pd.DataFrame):
         _fail(MEASURE, "expected a table (pandas DataFrame) of measure values")
-    df = measure_values.reset_index(drop=True)
+    df = measure_values
     if len(df) == 0:
         _fail(MEASURE, "no rows: the measure has no values to analyse")
     if family == "gaussian":
@@ -60,18 +88,18 @@ def tidy_measure(measure_values: pd.DataFrame, family: str) -> pd.DataFrame:
     for col in needed:
         if col not in df.columns:
             _fail(MEASURE, f"missing column '{col}'", column=col)
-    out = pd.DataFrame({"site_id": df["site_id"].astype(str), "period": _month_start(df["period"], MEASURE, "period")})
+    site = df["site_id"].astype(str)
+    period = _month_start(df["period"], MEASURE, "period").to_numpy()
+    values = {}
     for col in needed[2:]:
-        num = pd.to_numeric(df[col], errors="coerce")
-        bad = num.isna() | ~np.isfinite(num.astype(float))
+        values[col], bad = _numbers(df[col])
         if bad.any():
-            _fail(MEASURE, f"'{col}' must be a number", row=int(np.flatnonzero(bad.to_numpy())[0]) + 2, column=col)
-        out[col] = num.astype(float)
+            _fail(MEASURE, f"'{col}' must be a number", row=int(np.flatnonzero(bad)[0]) + 2, column=col)
     if family == "gaussian":
-        out["y"] = out["value"] if "value" in out else out["numerator"] / out["denominator"]
-        out["n"] = 1.0
+        y = values["value"] if "value" in values else values["numerator"] / values["denominator"]
+        n = np.ones(len(df))
     else:
-        y, n = out["numerator"], out["denominator"]
+        y, n = values["numerator"], values["denominator"]
         checks = [
             (y < 0, "numerator", "numerator must not be negative"),
             (n <= 0, "denominator", "denominator must be greater than 0"),
@@ -80,13 +108,15 @@ def tidy_measure(measure_values: pd.DataFrame, family: str) -> pd.DataFrame:
             checks.append((y > n, "numerator", "numerator is greater than denominator"))
         for bad, col, msg in checks:
             if bad.any():
-                _fail(MEASURE, msg, row=int(np.flatnonzero(bad.to_numpy())[0]) + 2, column=col)
-        out["y"], out["n"] = y, n
-    dup = out.duplicated(["site_id", "period"])
-    if dup.any():
-        _fail(MEASURE, "more than one row for the same site and month",
-              row=int(np.flatnonzero(dup.to_numpy())[0]) + 2, column="period")
-    return out[["site_id", "period", "y", "n"]].sort_values(["site_id", "period"]).reset_index(drop=True)
+                _fail(MEASURE, msg, row=int(np.flatnonzero(bad)[0]) + 2, column=col)
+    # sort by site, then month (a stable sort, so within a run of equal keys rows keep their input order)
+    site_names, site_code = np.unique(site.to_numpy(dtype=object), return_inverse=True)
+    order = np.lexsort((period, site_code))
+    same = (site_code[order][1:] == site_code[order][:-1]) & (period[order][1:] == period[order][:-1])
+    if same.any():  # the first row repeating an earlier site and month, as ``DataFrame.duplicated`` finds it
+        _fail(MEASURE, "more than one row for the same site and month", row=int(order[1:][same].min()) + 2,
+              column="period")
+    return pd.DataFrame({"site_id": site.array.take(order), "period": period[order], "y": y[order], "n": n[order]})
 
 
 def tidy_interventions(interventions: pd.DataFrame | None, sites: list[str]) -> pd.DataFrame:
@@ -100,31 +130,39 @@ def tidy_interventions(interventions: pd.DataFrame | None, sites: list[str]) -> 
         return pd.DataFrame(columns=cols)
     if not isinstance(interventions, pd.DataFrame):
         _fail(INTERVENTIONS, "expected a table (pandas DataFrame) of interventions")
-    df = interventions.reset_index(drop=True)
+    df = interventions
     for col in ("site_id", "start", "category"):
         if col not in df.columns:
             _fail(INTERVENTIONS, f"missing column '{col}'", column=col)
     if len(df) == 0:
         return pd.DataFrame(columns=cols)
-    site = df["site_id"].astype(str)
+    site = df["site_id"].astype(str).tolist()
     cat = df["category"]
-    bad = cat.isna() | (cat.astype(str).str.strip() == "")
+    category = cat.astype(str).str.strip()
+    bad = cat.isna().to_numpy() | (category == "").to_numpy()
     if bad.any():
-        _fail(INTERVENTIONS, "category is empty", row=int(np.flatnonzero(bad.to_numpy())[0]) + 2, column="category")
+        _fail(INTERVENTIONS, "category is empty", row=int(np.flatnonzero(bad)[0]) + 2, column="category")
     known = set(sites)
-    unknown = ~site.isin(known) & (site != ALL_SITES)
-    if unknown.any():
-        i = int(np.flatnonzero(unknown.to_numpy())[0])
-        _fail(INTERVENTIONS, f"site '{site.iloc[i]}' has no rows in measure_values", row=i + 2, column="site_id")
+    for i, s in enumerate(site):
+        if s not in known and s != ALL_SITES:
+            _fail(INTERVENTIONS, f"site '{s}' has no rows in measure_values", row=i + 2, column="site_id")
     start = pd.to_datetime(df["start"], errors="coerce")
-    if start.isna().any():
-        _fail(INTERVENTIONS, "start is empty or not a date", row=int(np.flatnonzero(start.isna().to_numpy())[0]) + 2,
-              column="start")
-    rows = []
-    for s, st, c in zip(site, start, cat.astype(str).str.strip()):
+    missing = start.isna().to_numpy()
+    if missing.any():
+        _fail(INTERVENTIONS, "start is empty or not a date", row=int(np.flatnonzero(missing)[0]) + 2, column="start")
+    # the row with the first start of each (category, site); ALL rows count at every site
+    first: dict[tuple[str, str], int] = {}
+    when = start.tolist()
+    for i, (s, c) in enumerate(zip(site, category.tolist())):
         for target in (sites if s == ALL_SITES else [s]):
-            rows.append((target, st, c))
-    out = pd.DataFrame(rows, columns=["site_id", "start", "category"])
-    out = out.sort_values("start").groupby(["site_id", "category"], as_index=False).first()
-    out["on_period"] = out["start"].dt.to_period("M").dt.to_timestamp()
-    return out[cols].sort_values(["category", "site_id"]).reset_index(drop=True)
+            j = first.get((c, target))
+            if j is None or when[i] < when[j]:
+                first[(c, target)] = i
+    keys = sorted(first)
+    picked = start.array.take([first[k] for k in keys])  # keeps the unit (and any time zone) of the dates
+    if isinstance(picked.dtype, np.dtype):
+        on_period = month_floor(picked.to_numpy())
+    else:
+        on_period = pd.Series(picked).dt.to_period("M").dt.to_timestamp()
+    return pd.DataFrame({"site_id": [k[1] for k in keys], "start": picked, "category": [k[0] for k in keys],
+                         "on_period": on_period}, columns=cols)

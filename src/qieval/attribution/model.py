@@ -90,17 +90,23 @@ def _zero_baseline_sites(data: pd.DataFrame, starts: pd.DataFrame, family: str) 
     """Sites whose baseline (before any change) has no events (or, binomial, only events)."""
     if family == "gaussian":
         return {}
+    first_on: dict[str, np.datetime64] = {}  # first on month of any category, per site
+    for s, p in zip(starts["site_id"].tolist(), starts["on_period"].to_numpy()):
+        first_on[s] = min(first_on[s], p) if s in first_on else p
+    sites, code = np.unique(data["site_id"].to_numpy(dtype=object), return_inverse=True)
+    period, y, n = data["period"].to_numpy(), data["y"].to_numpy(float), data["n"].to_numpy(float)
     out = {}
-    for site, g in data.groupby("site_id"):
-        s = starts[starts["site_id"] == site]
-        first_on = s["on_period"].min() if len(s) else pd.Timestamp.max
-        base = g[g["period"] < first_on]
-        if len(base) == 0:
+    for i, site in enumerate(sites):
+        base = code == i
+        if site in first_on:
+            base &= period < first_on[site]
+        months = int(base.sum())
+        if months == 0:
             continue
-        if base["y"].sum() == 0:
-            out[site] = f"site {site} had no events in the {len(base)} month(s) before any change"
-        elif family == "binomial" and (base["n"] - base["y"]).sum() == 0:
-            out[site] = f"site {site} had events in every case in the {len(base)} month(s) before any change"
+        if y[base].sum() == 0:
+            out[site] = f"site {site} had no events in the {months} month(s) before any change"
+        elif family == "binomial" and (n[base] - y[base]).sum() == 0:
+            out[site] = f"site {site} had events in every case in the {months} month(s) before any change"
     return out
 
 
@@ -128,15 +134,17 @@ def _choose_time_effects(data: pd.DataFrame, starts: pd.DataFrame, *, harmonics:
 
 def _joint_columns(design: Design, verdict: identifiability.Verdict, keep: list[str]) -> dict[str, list[str]]:
     """Add one joint term per collinear group when it is identified; returns name -> columns."""
-    N = design.X[design.nuisance + [c for k in keep for c in design.terms[k]]].to_numpy(float)
     joint: dict[str, list[str]] = {}
+    if not verdict.groups:
+        return joint
+    N = design.matrix(design.nuisance + [c for k in keep for c in design.terms[k]])
     for g in verdict.groups:
         name = " + ".join(g)
         cols = design.terms[g[0]]
         new = [c.replace(g[0], name, 1) for c in cols]
-        block = design.X[cols].to_numpy(float)
-        if identifiability.adds_rank(np.column_stack([N, *[design.X[v].to_numpy(float)[:, None] for v in
-                                                             [c for cs in joint.values() for c in cs]]]), block):
+        block = design.matrix(cols)
+        if identifiability.adds_rank(np.column_stack([N, design.matrix([c for cs in joint.values() for c in cs])]),
+                                     block):
             for old, nw in zip(cols, new):
                 design.X[nw] = design.X[old]
             joint[name] = new
@@ -320,9 +328,10 @@ def _fit(measure_values: pd.DataFrame, interventions: pd.DataFrame | None, *, fa
                          "site is left out of the model.")
             site_notes[site] = why
         data = data[~data["site_id"].isin(list(zero))].reset_index(drop=True)
-        orphan = [c for c in cats if not starts[(starts["category"] == c) & ~starts["site_id"].isin(list(zero))]
-                  .shape[0]]
-        starts = starts[~starts["site_id"].isin(list(zero))].reset_index(drop=True)
+        kept = ~starts["site_id"].isin(list(zero))
+        ran_elsewhere = set(starts.loc[kept, "category"])  # categories that ran at a site still in the model
+        orphan = [c for c in cats if c not in ran_elsewhere]
+        starts = starts[kept].reset_index(drop=True)
         if len(data) == 0:
             reason = ("Not estimable: " + "; ".join(zero.values()) + ". A ratio against a zero baseline cannot be "
                       "estimated (perfect separation).")
@@ -333,7 +342,7 @@ def _fit(measure_values: pd.DataFrame, interventions: pd.DataFrame | None, *, fa
     design, verdict, notes = _choose_time_effects(data, starts, harmonics=harmonics, slope_change=slope_change,
                                                   min_points=min_points, time_effects=time_effects)
     warns.extend(notes)
-    N = design.X[design.nuisance].to_numpy(float)
+    N = design.matrix(design.nuisance)
     if identifiability.rank(N) < N.shape[1] or len(data) - N.shape[1] < 3:
         reason = (f"Too few points to fit the model: {len(data)} site-months for {N.shape[1]} trend, seasonal and "
                   "site terms before any intervention term (or too few distinct months for the seasonal terms). "
@@ -342,9 +351,10 @@ def _fit(measure_values: pd.DataFrame, interventions: pd.DataFrame | None, *, fa
     keep = [c for c in design.terms if verdict.separable[c]]
     joint = _joint_columns(design, verdict, keep)
     columns = design.nuisance + [c for k in keep for c in design.terms[k]] + [c for cs in joint.values() for c in cs]
-    X = design.X[columns]
-    df_resid = len(data) - identifiability.rank(X.to_numpy(float))
-    if df_resid < 2 or identifiability.rank(X.to_numpy(float)) < X.shape[1]:
+    X = pd.DataFrame(design.matrix(columns), columns=columns, index=design.X.index)  # = design.X[columns]
+    rank_X = identifiability.rank(X.to_numpy(float))
+    df_resid = len(data) - rank_X
+    if df_resid < 2 or rank_X < X.shape[1]:
         reason = (f"Too few points to fit the model: {len(data)} site-months for {X.shape[1]} terms (or too few "
                   "distinct months for the seasonal terms). Nothing is estimated.")
         return _nan_result(data, cats, slope_change, reason, family, level, warns, verdict.reasons)
@@ -358,7 +368,8 @@ def _fit(measure_values: pd.DataFrame, interventions: pd.DataFrame | None, *, fa
     mu = np.asarray(res.fittedvalues, float) if family != "poisson" else np.asarray(res.mu, float)
     disp = pearson_dispersion(data, mu, family, df_resid) if (overdispersion or family == "gaussian") else 1.0
     params = res.params
-    cov = res.cov_params() / res.scale * disp
+    cov = res.cov_params()
+    cov = pd.DataFrame(cov.to_numpy() / res.scale * disp, index=cov.index, columns=cov.columns)
     estimated = (overdispersion or family == "gaussian") and ci_distribution == "t"
     df_t = float(df_resid) if estimated else float("inf")
     q = t_quantile(df_t, level)
@@ -385,16 +396,18 @@ def _fit(measure_values: pd.DataFrame, interventions: pd.DataFrame | None, *, fa
 
     # ---- diagnostics, counterfactual, sensitivity ---------------------------------------------------------
     resid = np.asarray(res.resid_pearson, float) / np.sqrt(disp if family != "gaussian" else 1.0)
-    before = identifiability.points_before(data, design)
-    after = identifiability.points_after(data, design)
-    diag = diagnostics_table(resid, data["site_id"].to_numpy(), X, term_cols, before, after)
-    lb = diag[diag["check"] == "ljung_box_p"]
-    lb_min = lb["value"].min() if len(lb) else np.nan
+    before, after = identifiability.points_before_after(data, design)
+    site_ids = data["site_id"].to_numpy()
+    diag = diagnostics_table(resid, site_ids, X, term_cols, before, after)
+    checks, value = diag["check"].to_numpy(), diag["value"].to_numpy(float)
+    lb_p, lb_site = value[checks == "ljung_box_p"], diag["site_id"].to_numpy()[checks == "ljung_box_p"]
+    lb_site, lb_p = lb_site[~np.isnan(lb_p)], lb_p[~np.isnan(lb_p)]
+    lb_min = lb_p.min() if len(lb_p) else np.nan
     if np.isfinite(lb_min) and lb_min < 0.05:
-        where = "" if data["site_id"].nunique() == 1 else f" at site {lb.loc[lb['value'].idxmin(), 'site_id']}"
+        where = "" if len(set(site_ids)) == 1 else f" at site {lb_site[np.argmin(lb_p)]}"
         warns.append(f"Residuals are autocorrelated (Ljung–Box p = {lb_min:.3g}{where}): intervals may be too "
                      "narrow; see the HAC sensitivity interval in `sensitivity`.")
-    dw = float(diag.loc[diag["check"] == "durbin_watson", "value"].iloc[0])
+    dw = float(value[checks == "durbin_watson"][0])
     if np.isfinite(dw) and (dw < 1.5 or dw > 2.5):
         warns.append(f"Durbin–Watson statistic is {dw:.2f} (about 2 means no autocorrelation): intervals may be "
                      "too narrow or too wide; compare with `sensitivity`.")

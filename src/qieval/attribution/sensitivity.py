@@ -27,8 +27,9 @@ def sensitivity_table(model: sm.GLM, data: pd.DataFrame, term_cols: list[str], f
     if not term_cols:
         return pd.DataFrame(columns=SENSITIVITY_COLUMNS)
     sites = data["site_id"].to_numpy()
-    n_sites = len(np.unique(sites))
-    lag = ljung_box_lag(int(pd.Series(sites).value_counts().min()))
+    months_per_site = np.unique(sites, return_counts=True)[1]
+    n_sites = len(months_per_site)
+    lag = ljung_box_lag(int(months_per_site.min()))
     specs: list[tuple[str, dict, float]] = []
     df_resid = float(model.df_resid)
     if n_sites == 1:
@@ -48,8 +49,9 @@ def sensitivity_table(model: sm.GLM, data: pd.DataFrame, term_cols: list[str], f
         except Exception as exc:  # pragma: no cover - statsmodels edge cases
             rows.append({"category": "", "method": f"{method} failed: {exc}"})
             continue
+        params, bse = r.params, r.bse
         for c in term_cols:
-            est, se = float(r.params[c]), float(r.bse[c])
+            est, se = float(params[c]), float(bse[c])
             lo, hi, p = t_interval(est, se, df, level)
             rows.append({"category": c, "method": method, "std_error": se, "estimate_low": lo, "estimate_high": hi,
                          "ratio_low": np.exp(lo) if family != "gaussian" else np.nan,

@@ -12,7 +12,7 @@ def _fmt(x: float, digits: int = 2) -> str:
 
 
 def sentence(row: pd.Series, family: str, rate_unit: str) -> str:
-    """One sentence for one row of ``Attribution.effects``."""
+    """One sentence for one row of ``Attribution.effects`` (a Series, or a dict with the same keys and ``level``)."""
     cat = str(row["category"])
     if not row["separable"] or not math.isfinite(row["estimate"]):
         return str(row["note"])
