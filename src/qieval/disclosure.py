@@ -305,6 +305,17 @@ def apply_policy(table: pd.DataFrame, policy: DisclosurePolicy, count_columns: S
     return out
 
 
+def _small_mask(policy: DisclosurePolicy, counts: pd.Series) -> np.ndarray:
+    """``counts.map(policy.is_small)`` as a boolean array, vectorised for numeric columns."""
+    c = counts.to_numpy()
+    if c.dtype.kind not in "iuf" or type(policy).is_small is not DisclosurePolicy.is_small:
+        return counts.map(policy.is_small).to_numpy(dtype=bool)
+    if not policy.enabled:
+        return np.zeros(len(c), dtype=bool)
+    c = c.astype(float)  # NaN is never small: every comparison below is False
+    return np.where(c == 0, policy.suppress_zero, (policy.low <= c) & (c <= policy.high))
+
+
 def suppress_series(series: pd.DataFrame, policy: DisclosurePolicy, *, y: str = "y",
                     numerator: str = "numerator", denominator: str = "denominator",
                     multiplier: float = 100.0) -> tuple[pd.DataFrame, str]:
@@ -323,13 +334,14 @@ def suppress_series(series: pd.DataFrame, policy: DisclosurePolicy, *, y: str = 
         return out, ""
     small = np.zeros(len(out), dtype=bool)
     for c in has:
-        small |= out[c].map(policy.is_small).to_numpy(dtype=bool)
+        small |= _small_mask(policy, out[c])
     out["suppressed"] = small
     if policy.chart_values == "rounded" and len(has) == 2:
         n = out[numerator].map(lambda v: np.nan if pd.isna(v) else policy.round_count(v))
         d = out[denominator].map(lambda v: np.nan if pd.isna(v) else policy.round_count(v))
         out[y] = np.where(d > 0, n / d.where(d > 0) * multiplier, np.nan)
-    out.loc[small, y] = np.nan
+    if small.any() or y not in out.columns or out[y].dtype != np.float64:  # else setting nowhere is a no-op
+        out.loc[small, y] = np.nan
     k, total = int(small.sum()), int(out[has[0]].notna().sum())
     if k == 0:
         return out, ""

@@ -58,11 +58,12 @@ def rate_ratio(x1: float, e1: float, x2: float, e2: float, level: float = 0.95) 
     total = x1 + x2
     if total == 0:
         return {"ratio": np.nan, "low": np.nan, "high": np.nan, "p_value": 1.0}
-    ci = stats.binomtest(int(x2), int(total)).proportion_ci(level, method="exact")
+    test = stats.binomtest(int(x2), int(total), e2 / (e1 + e2))
+    ci = test.proportion_ci(level, method="exact")  # Clopper–Pearson: does not depend on the tested π
     odds = lambda p: p / (1 - p) if p < 1 else np.inf  # noqa: E731
     scale = e1 / e2
     ratio = (x2 / e2) / (x1 / e1) if x1 > 0 else np.inf
-    p_value = stats.binomtest(int(x2), int(total), e2 / (e1 + e2)).pvalue
+    p_value = test.pvalue
     return {"ratio": ratio, "low": odds(ci.low) * scale, "high": odds(ci.high) * scale, "p_value": p_value}
 
 

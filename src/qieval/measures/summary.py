@@ -80,9 +80,10 @@ def _rate_changes(measure: Measure, b: dict, i: dict) -> dict:
     return out
 
 
-def _continuous(values: pd.DataFrame) -> dict:
-    b = values.loc[values["phase"] == "baseline", "value"].dropna().to_numpy()
-    i = values.loc[values["phase"] == "intervention", "value"].dropna().to_numpy()
+def _continuous(value: np.ndarray, phase: np.ndarray) -> dict:
+    present = ~pd.isna(value)
+    b = value[present & (phase == "baseline")]
+    i = value[present & (phase == "intervention")]
     out: dict = {"baseline_periods": len(b), "intervention_periods": len(i)}
     for name, v in (("baseline", b), ("intervention", i)):
         if len(v):
@@ -95,23 +96,56 @@ def _continuous(values: pd.DataFrame) -> dict:
     return out
 
 
-def summarise_measure(values: pd.DataFrame, config: ProjectConfig, measure: Measure) -> dict:
-    """Summary row for one measure from its rows (one site, or network totals)."""
-    v = values.loc[values["measure_id"] == measure.id].copy()
-    v["phase"] = phase_of(config, v["period"])
+def _total(x: np.ndarray):
+    """Σx with missing values skipped, exactly as pandas' ``Series.sum`` (NaN as 0, dtype kept)."""
+    if x.dtype.kind == "f":
+        return np.where(np.isnan(x), 0, x).sum()
+    if x.dtype.kind in "iub":
+        return x.sum()
+    return pd.Series(x, dtype=x.dtype).sum()
+
+
+def _latest(periods: np.ndarray) -> int:
+    """Position of the row ``sort_values("period").iloc[-1]`` would pick (missing periods sort last)."""
+    if periods.dtype.kind != "M":
+        return int(pd.Series(periods, dtype=periods.dtype).sort_values().index[-1])
+    missing = np.isnat(periods)
+    if missing.any():
+        return int(np.flatnonzero(missing)[-1])
+    return int(periods.argsort(kind="quicksort")[-1])
+
+
+def _columns(values: pd.DataFrame, config: ProjectConfig) -> dict[str, np.ndarray]:
+    """The columns a summary reads, as numpy arrays, and each row's phase (read once per table:
+    pandas' per-call overhead dominates on the tables of one site)."""
+    cols = {c: values[c].to_numpy() for c in ("measure_id", "period", "numerator", "denominator", "value")
+            if c in values.columns}
+    cols["phase"] = phase_of(config, values["period"])
+    return cols
+
+
+def _summarise(cols: dict[str, np.ndarray], measure: Measure) -> dict:
+    """:func:`summarise_measure` on the arrays of :func:`_columns`."""
+    rows = np.flatnonzero(cols["measure_id"] == measure.id)
     row: dict = {"measure_id": measure.id, "title": measure.title, "type": measure.type,
                  "unit": measure.unit, "label": measure.label, "note": ""}
     if measure.reference is not None:
         row |= {"reference": measure.reference.value, "reference_label": measure.reference.label}
-    if v.empty:
+    if not len(rows):
         return row | {"note": "no data"}
+    phase, period = cols["phase"][rows], cols["period"][rows]
     if measure.unit == "continuous":
-        row |= _continuous(v)
+        value = cols["value"][rows]
+        row |= _continuous(value, phase)
+        present = np.flatnonzero(~pd.isna(value))
     else:
+        num, den = cols["numerator"][rows], cols["denominator"][rows]
+        has_num = ~pd.isna(num)  # a period counts towards a phase when it has a numerator
+        present = np.flatnonzero(has_num)
         phases = {}
         for name in ("baseline", "intervention"):
-            p = v.loc[v["phase"] == name].dropna(subset=["numerator"])
-            phases[name] = {"num": p["numerator"].sum(), "den": p["denominator"].sum(), "k": len(p)}
+            p = has_num & (phase == name)
+            phases[name] = {"num": _total(num[p]), "den": _total(den[p]), "k": int(p.sum())}
             row |= {f"{name}_numerator": phases[name]["num"], f"{name}_denominator":
                     phases[name]["den"] if measure.unit != "count" else np.nan,
                     f"{name}_periods": phases[name]["k"]}
@@ -122,19 +156,26 @@ def summarise_measure(values: pd.DataFrame, config: ProjectConfig, measure: Meas
         if b["k"] and i["k"]:
             changes = (_proportion_changes if measure.unit == "percent" else _rate_changes)(measure, b, i)
             row |= changes
-    last = v.dropna(subset=["value" if measure.unit == "continuous" else "numerator"]).sort_values("period").iloc[-1]
-    row["latest_period"] = last["period"]
+    last = rows[present[_latest(period[present])]]  # the last period with data
+    t = cols["period"][last]
+    row["latest_period"] = pd.Timestamp(t) if cols["period"].dtype.kind == "M" else t
     if measure.unit == "continuous":
-        row["latest_rate"] = last["value"]
+        row["latest_rate"] = cols["value"][last]
     else:
-        latest = _phase_rate(measure, last["numerator"], last["denominator"], 1)
+        latest = _phase_rate(measure, cols["numerator"][last], cols["denominator"][last], 1)
         row |= {"latest_rate": latest[0], "latest_low": latest[1], "latest_high": latest[2]}
     if measure.reference is not None:
         row["latest_vs_reference"] = row["latest_rate"] / measure.reference.value
     return row
 
 
+def summarise_measure(values: pd.DataFrame, config: ProjectConfig, measure: Measure) -> dict:
+    """Summary row for one measure from its rows (one site, or network totals)."""
+    return _summarise(_columns(values, config), measure)
+
+
 def compare_periods(values: pd.DataFrame, config: ProjectConfig) -> pd.DataFrame:
     """One summary row per measure of the project (see module docstring for the methods)."""
-    rows = [summarise_measure(values, config, m) for m in config.measures]
-    return pd.DataFrame(rows).reindex(columns=SUMMARY_COLUMNS)
+    cols = _columns(values, config)
+    rows = [_summarise(cols, m) for m in config.measures]
+    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)

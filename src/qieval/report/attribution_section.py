@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..attribution import Attribution, fit
 from ..config import Measure
-from ..disclosure import DisclosurePolicy
+from ..disclosure import DisclosurePolicy, _small_mask
 from ..errors import InputError
 from . import figures
 from .html import fmt_num, heading, para, table
@@ -25,22 +25,45 @@ FAMILY = {"percent": "binomial", "rate": "poisson", "count": "poisson", "continu
 
 def fit_measure(values: pd.DataFrame, cycles: pd.DataFrame, measure: Measure) -> Attribution | str:
     """Fit the attribution model for one measure (rows of one or several sites); a string says why not."""
-    v = values.loc[values["measure_id"] == measure.id].copy()
+    v = values.loc[values["measure_id"].to_numpy() == measure.id]
     if measure.unit == "count":
-        v["denominator"] = 1.0
-    v = v.dropna(subset=["value"] if measure.unit == "continuous" else ["numerator", "denominator"])
+        v = v.assign(denominator=1.0)
+    v = _dropna(v, ["value"] if measure.unit == "continuous" else ["numerator", "denominator"])
     v = _to_months(v)
-    interventions = cycles[["site_id", "start", "category"]]
+    interventions = _select(cycles, ["site_id", "start", "category"])
     if v.empty or interventions.empty:
         return "no data or no PDSA cycles to attribute"
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return fit(v[["site_id", "period", "numerator", "denominator", "value"]], interventions,
+            return fit(_select(v, ["site_id", "period", "numerator", "denominator", "value"]), interventions,
                        family=FAMILY[measure.unit],
                        rate_per=measure.per if measure.unit == "rate" else 1.0)
     except InputError as err:
         return "; ".join(p.message for p in err.problems)
+
+
+def _select(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """``frame[columns]``, taking the columns by position (pandas' lookup of the labels costs
+    several times the copy on these small frames)."""
+    names = list(frame.columns)
+    if len(set(names)) < len(names) or not set(columns) <= set(names):
+        return frame[columns]
+    return frame.take([names.index(c) for c in columns], axis=1)
+
+
+def _dropna(v: pd.DataFrame, subset: list[str]) -> pd.DataFrame:
+    """``v.dropna(subset=subset)`` (the same rows and index) without pandas' per-call overhead."""
+    keep = np.ones(len(v), dtype=bool)
+    for c in subset:
+        keep &= ~pd.isna(v[c].to_numpy())
+    return v.copy(deep=False) if keep.all() else v.loc[keep]
+
+
+def _rows(frame: pd.DataFrame, *columns: str):
+    """The values of ``columns`` row by row, as ``itertuples`` gives them (without its per-call
+    cost of a new tuple class and a read of every column). An empty table has no rows."""
+    return zip(*(frame[c].tolist() for c in columns)) if len(frame) else iter(())
 
 
 def _to_months(v: pd.DataFrame) -> pd.DataFrame:
@@ -48,12 +71,31 @@ def _to_months(v: pd.DataFrame) -> pd.DataFrame:
     summed, continuous values averaged. Monthly rows are returned unchanged."""
     if v.empty:
         return v
+    period = v["period"].to_numpy()
+    if period.dtype.kind == "M" and (period.astype("datetime64[M]") == period).all():  # already monthly
+        return v
     month = v["period"].dt.to_period("M").dt.to_timestamp()
-    if month.eq(v["period"]).all():  # already monthly
+    if month.eq(v["period"]).all():
         return v
     g = v.assign(period=month).groupby(["site_id", "period"], as_index=False)
     out = g.agg(numerator=("numerator", "sum"), denominator=("denominator", "sum"), value=("value", "mean"))
     return out.assign(measure_id=v["measure_id"].iloc[0])
+
+
+def _without_slopes(effects: pd.DataFrame) -> pd.DataFrame:
+    """The step effects: rows whose category does not end in ":slope"."""
+    categories = effects["category"].to_numpy()
+    if not all(isinstance(c, str) for c in categories):
+        return effects.loc[~effects["category"].str.endswith(":slope")]
+    return effects.loc[np.array([not c.endswith(":slope") for c in categories], dtype=bool)]
+
+
+def _by_period(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame.sort_values("period")``; a shallow copy, as pandas returns, when already in order."""
+    period = frame["period"].to_numpy()
+    if period.dtype.kind == "M" and (np.diff(period) > np.timedelta64(0)).all():
+        return frame.copy(deep=False)
+    return frame.sort_values("period")
 
 
 def _unit(measure: Measure) -> str:
@@ -69,7 +111,7 @@ def section(result: Attribution | str, measure: Measure, cycles: pd.DataFrame, w
     if isinstance(result, str):
         return "".join(out) + para(f"Not analysed: {result}.")
     unit = _unit(measure)
-    eff = result.effects.loc[~result.effects["category"].str.endswith(":slope")]
+    eff = _without_slopes(result.effects)
     d = measure.decimals
     sentences = dict.fromkeys(s for s in result.sentences if isinstance(s, str) and s)
     out.append("<ul>" + "".join(f"<li>{escape(s)}</li>" for s in sentences) + "</ul>")
@@ -77,24 +119,26 @@ def section(result: Attribution | str, measure: Measure, cycles: pd.DataFrame, w
         w = w.replace("in `sensitivity`", "under Model and diagnostics").replace(
             "compare with `sensitivity`", "compare with the robust intervals under Model and diagnostics")
         out.append(f'<p class="warning">{escape(w)}</p>')
-    est = eff.loc[eff["separable"].astype(bool)]
+    separable = eff["separable"].to_numpy().astype(bool)
+    rows = list(_rows(eff, "category", "abs_change", "abs_low", "abs_high"))
+    est = [r for r, ok in zip(rows, separable) if ok]
     alt = (f"Forest plot of the change in {measure.title.lower()} associated with each PDSA category at "
            f"{where}, in {unit} with 95% confidence intervals. "
-           + "; ".join(f"{r.category}: {fmt_num(r.abs_change, d)} ({fmt_num(r.abs_low, d)} to {fmt_num(r.abs_high, d)})"
-                       for r in est.itertuples()) +
+           + "; ".join(f"{category}: {fmt_num(change, d)} ({fmt_num(low, d)} to {fmt_num(high, d)})"
+                       for category, change, low, high in est) +
            ("; " if len(est) else "") +
-           "; ".join(f"{r.category}: cannot be separated" for r in eff.loc[~eff['separable'].astype(bool)].itertuples()))
+           "; ".join(f"{r[0]}: cannot be separated" for r, ok in zip(rows, separable) if not ok))
     if len(est):  # with nothing estimable the sentences above say why; an empty plot adds nothing
         out.append(figures.figure_html(figures.forest_plot(eff, unit=unit, title="Change associated with each category",
                                                            alt=alt)))
     cf = result.counterfactual
     if len(cf) and not np.allclose(cf["counterfactual"], cf["fitted"], equal_nan=True):
-        pooled = cf.loc[cf["site_id"] == "ALL"] if (cf["site_id"] == "ALL").any() else cf
-        pooled = pooled.sort_values("period")
+        pooled_rows = cf["site_id"].to_numpy() == "ALL"
+        pooled = _by_period(cf.loc[pooled_rows] if pooled_rows.any() else cf)
         if policy is not None and policy.enabled and measure.unit != "continuous":
             counts = pooled["observed"] * pooled["denominator"]
-            small = counts.map(policy.is_small) | pooled["denominator"].map(policy.is_small)
-            pooled = pooled.assign(observed=pooled["observed"].where(~small.astype(bool)))
+            small = _small_mask(policy, counts) | _small_mask(policy, pooled["denominator"])
+            pooled = pooled.assign(observed=pooled["observed"].where(~small))
         mult = measure.multiplier if measure.unit == "percent" else 1.0
         last = pooled.iloc[-1]
         alt_cf = (f"Observed {measure.title.lower()} at {where} with the model's fit and the counterfactual "
@@ -120,15 +164,18 @@ def intro() -> str:
 
 def _diagnostics(result: Attribution, decimals: int) -> str:
     diag = result.diagnostics
-    rows = [[r.check, r.site_id if isinstance(r.site_id, str) else "", r.category if isinstance(r.category, str) else "",
-             fmt_num(r.value, 3), r.note if isinstance(r.note, str) else ""] for r in diag.itertuples(index=False)]
-    eff = result.effects
-    effect_rows = [[r.category, fmt_num(r.estimate, 4), fmt_num(r.std_error, 4), fmt_num(r.ratio, 3),
-                    f"{fmt_num(r.ratio_low, 3)} to {fmt_num(r.ratio_high, 3)}", fmt_num(r.p_value, 4),
-                    fmt_num(r.p_adjusted, 4), "yes" if r.separable else "no"] for r in eff.itertuples(index=False)]
-    sens = result.sensitivity
-    sens_rows = [[r.category, r.method, f"{fmt_num(r.ratio_low, 3)} to {fmt_num(r.ratio_high, 3)}", fmt_num(r.p_value, 4)]
-                 for r in sens.itertuples(index=False)]
+    str_or_blank = lambda x: x if isinstance(x, str) else ""  # noqa: E731
+    rows = [[check, str_or_blank(site_id), str_or_blank(category), fmt_num(value, 3), str_or_blank(note)]
+            for check, site_id, category, value, note in _rows(diag, "check", "site_id", "category", "value", "note")]
+    effect_rows = [[category, fmt_num(estimate, 4), fmt_num(se, 4), fmt_num(ratio, 3),
+                    f"{fmt_num(low, 3)} to {fmt_num(high, 3)}", fmt_num(p, 4), fmt_num(p_adjusted, 4),
+                    "yes" if separable else "no"]
+                   for category, estimate, se, ratio, low, high, p, p_adjusted, separable in _rows(
+                       result.effects, "category", "estimate", "std_error", "ratio", "ratio_low", "ratio_high",
+                       "p_value", "p_adjusted", "separable")]
+    sens_rows = [[category, method, f"{fmt_num(low, 3)} to {fmt_num(high, 3)}", fmt_num(p, 4)]
+                 for category, method, low, high, p in _rows(
+                     result.sensitivity, "category", "method", "ratio_low", "ratio_high", "p_value")]
     ratio = {"binomial": "odds ratio", "poisson": "rate ratio"}.get(result.family, "ratio")
     return ("<details><summary>Model and diagnostics</summary>"
             + para(f"{result.family} GLM, time adjustment: {result.time_effects}; dispersion "

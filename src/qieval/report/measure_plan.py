@@ -45,22 +45,26 @@ def definition_text(m: Measure, config: ProjectConfig) -> str:
     return f"{text}{per}, per site and {config.frequency}{by}"
 
 
-def plan_table(config: ProjectConfig) -> pd.DataFrame:
-    """Tidy measure plan: one row per measure (charted or not), ordered outcome → process →
-    balancing: title, type, collection, definition, charted, target."""
+def _plan_rows(config: ProjectConfig) -> list[dict]:
+    """The rows of :func:`plan_table` as dicts, in its order (a stable sort by type keeps the
+    params' order within a type)."""
     rows = []
-    for i, m in enumerate(config.measures):
+    for m in config.measures:
         target = "" if m.target is None else f"{m.target:g}{'%' if m.unit == 'percent' else ' ' + m.label}"
         if target and m.target_date:
             target += f" by {fmt_month(pd.Timestamp(m.target_date))}"
-        rows.append({"order": i, "title": m.title, "type": m.type, "collection": m.collection or "",
+        rows.append({"title": m.title, "type": m.type, "collection": m.collection or "",
                      "definition": definition_text(m, config), "charted": True, "target": target})
-    for j, item in enumerate(config.measure_plan or []):
-        rows.append({"order": len(rows) + j, "title": item.title, "type": item.type,
-                     "collection": item.collection, "definition": "", "charted": False, "target": ""})
-    out = pd.DataFrame(rows)
-    out["rank"] = out["type"].map(TYPE_ORDER)
-    return out.sort_values(["rank", "order"], kind="stable").drop(columns=["rank", "order"]).reset_index(drop=True)
+    for item in config.measure_plan or []:
+        rows.append({"title": item.title, "type": item.type, "collection": item.collection,
+                     "definition": "", "charted": False, "target": ""})
+    return sorted(rows, key=lambda r: TYPE_ORDER.get(r["type"], len(TYPE_ORDER)))
+
+
+def plan_table(config: ProjectConfig) -> pd.DataFrame:
+    """Tidy measure plan: one row per measure (charted or not), ordered outcome → process →
+    balancing: title, type, collection, definition, charted, target."""
+    return pd.DataFrame(_plan_rows(config))
 
 
 def measure_plan(config: ProjectConfig) -> Html:
@@ -68,9 +72,8 @@ def measure_plan(config: ProjectConfig) -> Html:
 
     The aim statement itself is the report's Aim section, just above."""
     a = config.aim
-    plan = plan_table(config)
-    rows = [[r.title + ("" if r.charted else " (not charted)"), r.collection or "–",
-             TYPE_WORDS[r.type], r.target or "–", r.definition or "–"] for r in plan.itertuples()]
+    rows = [[r["title"] + ("" if r["charted"] else " (not charted)"), r["collection"] or "–",
+             TYPE_WORDS[r["type"]], r["target"] or "–", r["definition"] or "–"] for r in _plan_rows(config)]
     derived = sum(m.from_records is not None for m in config.measures)
     note = (f"{derived} measure(s) are derived from record-level data by the definitions shown "
             "(records → one aggregation per site and period)." if derived else "")

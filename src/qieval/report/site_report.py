@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 from html import escape
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,6 +63,21 @@ def _small_counts(r, policy: DisclosurePolicy | None) -> bool:
     return any(policy.is_small(c) for c in counts if pd.notna(c))
 
 
+def _rows(frame: pd.DataFrame, fields: tuple[str, ...]) -> list[SimpleNamespace]:
+    """The rows of a small table with the values ``itertuples`` gives, reading only the ``fields``
+    used (``itertuples`` reads every column and builds a new tuple class per call)."""
+    fields = [f for f in fields if f in frame.columns]
+    return [SimpleNamespace(**dict(zip(fields, r))) for r in zip(*(frame[f].tolist() for f in fields))]
+
+
+_COUNTS = ("baseline_numerator", "baseline_denominator", "intervention_numerator", "intervention_denominator")
+_TABLE_FIELDS = ("measure_id", "note", *_COUNTS, "baseline_rate", "baseline_low", "baseline_high",
+                 "intervention_rate", "intervention_low", "intervention_high", "abs_change", "abs_low",
+                 "abs_high", "rel_change", "test", "p_value")
+_PREVALENCE_FIELDS = ("measure_id", "reference", *_COUNTS, "baseline_rate", "latest_rate", "latest_period",
+                      "reference_label", "latest_vs_reference")
+
+
 def measures_table_html(summary: pd.DataFrame, config, title: str = "Measures: baseline vs intervention",
                         policy: DisclosurePolicy | None = None) -> Html:
     """Baseline vs intervention table of every measure (one row per measure of ``summary``).
@@ -69,9 +85,11 @@ def measures_table_html(summary: pd.DataFrame, config, title: str = "Measures: b
     For commissioner/public copies (``policy.enabled``) a measure resting on a small count shows the
     suppression marker instead of its rates, changes and test, and the caption states the policy.
     """
-    rows = []
-    for r in summary.itertuples(index=False):
+    rows, notes = [], []
+    for r in _rows(summary, _TABLE_FIELDS):
         m = config.measure(r.measure_id)
+        if isinstance(r.note, str) and r.note:
+            notes.append(f"{m.title}: {r.note}")
         d = m.decimals
         unit = "pp" if m.unit == "percent" else ""
         rate = lambda v, lo, hi: f"{fmt_num(v, d)} ({fmt_num(lo, d)} to {fmt_num(hi, d)})"  # noqa: E731
@@ -86,8 +104,6 @@ def measures_table_html(summary: pd.DataFrame, config, title: str = "Measures: b
             "–" if pd.isna(r.rel_change) else f"{r.rel_change * 100:+.0f}%",
             f"{r.test}, {fmt_p(r.p_value)}" if isinstance(r.test, str) else "–",
         ])
-    notes = [f"{config.measure(r.measure_id).title}: {r.note}" for r in summary.itertuples()
-             if isinstance(r.note, str) and r.note]
     header = ["Measure", "Type", "Unit", "Baseline (95% CI)", "Intervention (95% CI)",
               "Absolute change (95% CI)", "Relative change", "Test"]
     caption = ("Baseline vs intervention period. Proportions pooled over months with Wilson 95% "
@@ -129,8 +145,13 @@ class SiteReport:
 
     @property
     def site(self) -> pd.Series:
+        """The site's row of the sites table (looked up once; sections read it many times)."""
         s = self.data.sites
-        return s.loc[s["site_id"] == self.site_id].iloc[0]
+        cached = self.__dict__.get("_site_row")
+        if cached is None or cached[0] is not s or cached[1] != self.site_id:
+            row = s.iloc[np.flatnonzero(s["site_id"].to_numpy() == self.site_id)[0]]
+            cached = self.__dict__["_site_row"] = (s, self.site_id, row)
+        return cached[2]
 
     # ---- sections -------------------------------------------------------------------------
     def title(self) -> Html:
@@ -157,7 +178,7 @@ class SiteReport:
     def prevalence(self) -> Html:
         """Measures with a reference value (e.g. register prevalence vs the expected 1%)."""
         out = []
-        for r in self.summary.itertuples(index=False):
+        for r in _rows(self.summary, _PREVALENCE_FIELDS):
             if pd.isna(r.reference):
                 continue
             m = self.config.measure(r.measure_id)
@@ -201,17 +222,19 @@ class SiteReport:
     def attribution(self) -> Html:
         """What each PDSA category is associated with, per measure (segmented regression)."""
         parts = [heading("Attribution: what each kind of change was associated with"), attribution_section.intro()]
+        values = site_values(self.data, self.site_id)  # fit_measure does not change it
         for m in self.config.measures:
-            result = attribution_section.fit_measure(site_values(self.data, self.site_id), self.cycles, m)
+            result = attribution_section.fit_measure(values, self.cycles, m)
             self.attributions[m.id] = result
             parts.append(attribution_section.section(result, m, self.cycles, self.site.site_name,
                                                      f"attribution-{m.id}", self.policy))
         return Html("".join(parts))
 
     def cycles_table(self) -> Html:
+        fields = ("cycle_id", "site_id", "start", "end", "category", "change_idea", "study", "act")
         rows = [[c.cycle_id, c.site_id, c.start.strftime("%Y-%m-%d"),
                  "" if pd.isna(c.end) else c.end.strftime("%Y-%m-%d"), c.category, c.change_idea, c.study, c.act]
-                for c in self.cycles.itertuples(index=False)]
+                for c in _rows(self.cycles, fields)]
         return Html(heading("PDSA cycles") + table(
             ["Cycle", "Site", "Start", "End", "Category", "Change idea", "Study", "Act"], rows,
             f"{len(rows)} PDSA cycles at this site (including network-wide cycles)"))
@@ -223,19 +246,19 @@ class SiteReport:
     def _published(self, m: Measure, result: pd.DataFrame) -> tuple[pd.DataFrame, str]:
         """The chart's points for this audience: points resting on small counts removed (a note
         says so). Limits are drawn from the engine's result unchanged."""
-        counts = self.series[m.id][["period", "numerator", "denominator"]]
-        merged = result.merge(counts, on="period", how="left", suffixes=("", "_count"))
+        merged = _with_counts(result, self.series[m.id])
         return suppress_series(merged, self.policy, multiplier=m.multiplier) if self.policy else (merged, "")
 
     def _spc_chart(self, m: Measure, spc: MeasureSPC, r: pd.DataFrame, note: str = ""):
         d = m.decimals
-        ok = r.dropna(subset=["y"])
-        last = ok.iloc[-1]
+        shown = r["y"].notna().to_numpy()
+        last = np.flatnonzero(shown)[-1]  # the last point shown
         kind = "Run chart" if spc.chart == "run" else f"{CHART_NAMES.get(spc.chart, spc.chart)} chart"
         alt = (f"{kind} of {m.title.lower()} at {self.site.site_name}, {fmt_month(r['period'].min())} to "
                f"{fmt_month(r['period'].max())}. Centre line {fmt_num(float(r['cl'].iloc[0]), d)} {m.label} "
-               f"from the baseline; latest value {fmt_num(last['y'], d)} {m.label} in {fmt_month(last['period'])}. "
-               f"{int(ok['sigma_signal'].sum())} point(s) outside the control limits. "
+               f"from the baseline; latest value {fmt_num(r['y'].iloc[last], d)} {m.label} in "
+               f"{fmt_month(r['period'].iloc[last])}. "
+               f"{int(r['sigma_signal'][shown].sum())} point(s) outside the control limits. "
                + " ".join(spc.findings) + f" {len(self.cycles)} PDSA cycles marked. {note}".rstrip())
         ref = (m.reference.value, m.reference.label) if m.reference else None
         return figures.spc_chart(
@@ -245,18 +268,51 @@ class SiteReport:
 
     def results(self) -> dict:
         """Key results as plain JSON-able data (read by later reports)."""
-        summary = self.summary.replace({np.nan: None})
-        summary["latest_period"] = summary["latest_period"].map(lambda t: None if t is None else f"{t:%Y-%m}")
         return {
             "project": self.config.id, "site_id": self.site_id, "site_name": self.site.site_name,
             "list_size": int(self.site.list_size), "pdsa_cycles": int(len(self.cycles)),
-            "summary": summary.to_dict(orient="records"),
+            "summary": _records(self.summary),
             "spc": {k: {"chart": v.chart, "variation": v.variation, "assurance": v.assurance,
                         "findings": v.findings, "suggestion": v.suggestion,
                         "sigma_signals": int(v.result["sigma_signal"].sum()),
                         "runs_signal": bool(v.result["runs_signal"].any())}
                     for k, v in self.spc.items()},
         }
+
+
+def _with_counts(result: pd.DataFrame, series: pd.DataFrame) -> pd.DataFrame:
+    """``result.merge(series[["period", "numerator", "denominator"]], on="period", how="left",
+    suffixes=("", "_count"))``: the chart's points with their counts. Without a merge when each
+    period is once in the series (as in every measure series) and the names do not clash."""
+    left, right = result["period"].to_numpy(), series["period"].to_numpy()
+    counts = {c: series[c] for c in ("numerator", "denominator")}
+    simple = (len(right) and left.dtype == right.dtype and left.dtype.kind == "M"
+              and not np.isnat(left).any() and not np.isnat(right).any()
+              and len(np.unique(right)) == len(right)
+              and all(isinstance(c.dtype, np.dtype) for c in counts.values())
+              and not {"numerator", "denominator"} & set(result.columns) and result.columns.is_unique
+              and isinstance(result.index, pd.RangeIndex) and result.index.start == 0 and result.index.step == 1
+              and result.index.name is None)
+    if not simple:
+        return result.merge(series[["period", "numerator", "denominator"]], on="period", how="left",
+                            suffixes=("", "_count"))
+    order = np.argsort(right, kind="stable")
+    at = np.minimum(np.searchsorted(right[order], left), len(right) - 1)
+    indexer = np.where(right[order][at] == left, order[at], -1)  # the series row of each point, or −1
+    return result.assign(**{c: pd.api.extensions.take(v.to_numpy(), indexer, allow_fill=True)
+                            for c, v in counts.items()})
+
+
+def _records(summary: pd.DataFrame) -> list[dict]:
+    """``summary.replace({np.nan: None}).to_dict(orient="records")`` with ``latest_period`` as
+    "YYYY-MM": plain Python values, None where missing."""
+    values = summary.to_numpy(dtype=object)
+    values[pd.isna(values)] = None
+    columns = list(summary.columns)
+    if "latest_period" in columns:
+        j = columns.index("latest_period")
+        values[:, j] = [None if t is None else f"{t:%Y-%m}" for t in values[:, j]]
+    return [dict(zip(columns, r)) for r in values.tolist()]
 
 
 def prepare(params_path: str | Path, site_id: str, output_dir: str | Path | None = None,
@@ -267,7 +323,7 @@ def prepare(params_path: str | Path, site_id: str, output_dir: str | Path | None
     params' small-number policy applied to tables, charts and text; see :mod:`qieval.disclosure`).
     The JSON of key results is written for evaluator copies only."""
     data = load(params_path)
-    if site_id not in set(data.sites["site_id"]):
+    if not (data.sites["site_id"].to_numpy() == site_id).any():
         raise ValueError(f"site {site_id!r} is not in {display_path(data.files['sites'])}")
     values = site_values(data, site_id)
     summary = compare_periods(values, data.config)
