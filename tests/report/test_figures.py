@@ -42,8 +42,28 @@ def test_signal_point_is_drawn_as_concern_for_decrease_direction():
     # y = 9 above the upper limit when lower is better → an orange diamond (concern)
     fig = figures.spc_chart(_result(), chart="i", improvement_direction="decrease", cycles=CYCLES,
                             title="T", ylabel="u", alt="x")
-    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    labels = [label for label, _ in figures.legend_entries(fig)]
     assert "special cause: concern" in labels
     assert "special cause: improvement" not in labels
     svg = figures.figure_svg(fig)
     assert figures.MDC_COLOURS["concern"].lower() in svg.lower()
+
+
+def test_html_legend_lists_every_entry_with_its_symbol():
+    """The legend is an HTML list under the image; each symbol is drawn from the handle itself:
+    the concern point is an orange diamond path, the PDSA marker a dashed line in the education
+    colour, the baseline span a shaded rectangle."""
+    result = _result()
+    fig = figures.spc_chart(result, chart="i", improvement_direction="decrease", cycles=CYCLES, title="T",
+                            ylabel="u", alt="x", baseline_end=pd.Timestamp("2022-06-01"))
+    entries = dict(figures.legend_entries(fig))
+    assert list(entries)[:2] == ["centre line", "control limits (3σ)"]
+    concern = entries["special cause: concern"]
+    assert figures.MDC_COLOURS["concern"].lower() in concern.lower() and "<path" in concern
+    pdsa = entries["PDSA: education"]
+    assert figures.CATEGORY_COLOURS["education"].lower() in pdsa.lower() and "stroke-dasharray" in pdsa
+    assert "<rect" in entries["baseline"]
+    html = figures.figure_html(fig)
+    assert html.count("<li>") == len(entries)
+    assert html.index("<img") < html.index('<ul class="legend"') < html.index("</figure>")
+    assert all('aria-hidden="true"' in svg for svg in entries.values())

@@ -339,7 +339,7 @@ def progression_chart(rounds: pd.DataFrame, names: dict[str, str], total: int, a
     bar marks an accredited round. Bars never hide each other, unlike lines of sites with equal counts."""
     import matplotlib.pyplot as plt
 
-    fig, ax = figures._new((7.5, 3.2))
+    fig, ax = figures._new((7.5, 3.2), bottom_in=1.25)  # room for the legend below the axes
     order = dict(rounds.groupby("round")["round_no"].first().astype(int).items())
     colours = list(figures.CATEGORY_COLOURS.values())
     hatches = ["", "//", "..", "xx", "\\\\", "--"]
@@ -365,13 +365,13 @@ def progression_chart(rounds: pd.DataFrame, names: dict[str, str], total: int, a
 
 
 def _threshold_line(fig, threshold: float, label: str):
-    """Add the accreditation threshold to a funnel plot (a dash-dot line, labelled in the legend)."""
+    """Add the accreditation threshold to a funnel plot (a dash-dot line, labelled in the legend,
+    which the funnel plot shows in HTML: :func:`qieval.report.figures.html_legend`)."""
     import matplotlib.pyplot as plt
 
     ax = fig.axes[0]
     with plt.rc_context(figures.RC):
         ax.axhline(threshold, color=figures.NHS_BLUE, lw=1.2, ls="-.", label=label)
-        ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=3)
     return fig
 
 
