@@ -145,13 +145,9 @@ class SiteReport:
 
     @property
     def site(self) -> pd.Series:
-        """The site's row of the sites table (looked up once; sections read it many times)."""
+        """The site's row of the sites table."""
         s = self.data.sites
-        cached = self.__dict__.get("_site_row")
-        if cached is None or cached[0] is not s or cached[1] != self.site_id:
-            row = s.iloc[np.flatnonzero(s["site_id"].to_numpy() == self.site_id)[0]]
-            cached = self.__dict__["_site_row"] = (s, self.site_id, row)
-        return cached[2]
+        return s.iloc[np.flatnonzero(s["site_id"].to_numpy() == self.site_id)[0]]
 
     # ---- sections -------------------------------------------------------------------------
     def title(self) -> Html:
