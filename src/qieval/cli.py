@@ -60,7 +60,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.scheduler and args.executor != "dask":
         print("--scheduler needs --executor dask", file=sys.stderr)
         return EXIT_INPUT
-    from .report.farm import run_farm, summary_table
+    from .farm.batch import run_farm, summary_table
 
     result = run_farm(
         config, data, sites, workers=args.workers, executor=args.executor, scheduler=args.scheduler,

@@ -71,7 +71,7 @@ def test_commissioner_notebook_is_clean(demo_root_session, tmp_path):
     import nbformat
     import papermill as pm
 
-    from qieval.report.exporter import notebook_to_html
+    from qieval.farm.exporter import notebook_to_html
 
     executed = tmp_path / "abstract.ipynb"
     pm.execute_notebook(str(NOTEBOOK), str(executed), cwd=str(demo_root_session), progress_bar=False,

@@ -16,7 +16,7 @@ def rendered(demo_root_session, tmp_path_factory):
     import nbformat
     import papermill as pm
 
-    from qieval.report.exporter import notebook_to_html
+    from qieval.farm.exporter import notebook_to_html
 
     out = tmp_path_factory.mktemp("abstract_nb")
     executed = out / "abstract.ipynb"

@@ -87,7 +87,8 @@ def rendered(tmp_path_factory):
     import papermill
 
     from qieval.demo import write_demo
-    from qieval.report.exporter import notebook_to_html, write_atomic
+    from qieval.farm.exporter import notebook_to_html
+    from qieval.format import write_atomic
 
     root = tmp_path_factory.mktemp("accreditation")
     write_demo(root)

@@ -18,8 +18,8 @@ import pytest
 from qieval.config import load_project
 from qieval.demo import write_demo
 from qieval.io.load import load_project_data
-from qieval.report.farm import run_farm, site_hashes, summary_table
-from qieval.report.runner import notebook_path, run_site
+from qieval.farm.batch import run_farm, site_hashes, summary_table
+from qieval.farm.runner import notebook_path, run_site
 
 QIEVAL = [sys.executable, "-m", "qieval.cli"]
 SITES = ["hillside", "riverside", "abbey_view", "meadowbank"]
@@ -312,9 +312,9 @@ def test_cli_rejects_a_scheduler_without_dask(demo_root):
 
 def test_index_and_summary_without_running_kernels(tmp_path):
     """Index of a hand-made manifest: project-level reports, failures, missing files not linked."""
-    from qieval.report.farm import FarmResult
-    from qieval.report.index import write_index
-    from qieval.report.runner import SiteOutcome
+    from qieval.farm.batch import FarmResult
+    from qieval.farm.index import write_index
+    from qieval.farm.runner import SiteOutcome
 
     project = tmp_path / "reports" / "p1"
     (project / "sites").mkdir(parents=True)

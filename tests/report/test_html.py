@@ -2,7 +2,8 @@
 
 from IPython.lib.pretty import pretty
 
-from qieval.report.html import Html, fmt_num, fmt_p, table
+from qieval.report.html import Html, table
+from qieval.format import fmt_num, fmt_p
 
 
 def test_table_escapes_and_has_headers():

@@ -6,7 +6,7 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from qieval.report.kernel import WarmKernel, parameterize
+from qieval.farm.kernel import WarmKernel, parameterize
 
 
 @pytest.fixture
@@ -64,7 +64,7 @@ def test_project_cache_is_keyed_on_the_inputs_and_the_code(demo_root):
 
     from qieval.config import load_project
     from qieval.io.load import load_project_data
-    from qieval.report import kernel
+    from qieval.farm import kernel
 
     config = load_project(demo_root / "params/deprescribing.yaml")
     data = load_project_data(config)

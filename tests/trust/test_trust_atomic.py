@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from trust_helpers import structure
 
-from qieval.report import exporter
+from qieval import format as qformat
 
 SITE = "riverside"
 RUN = [sys.executable, "-m", "qieval.cli", "run", "params/deprescribing.yaml", "--sites", SITE, "--force",
@@ -147,16 +147,16 @@ def test_write_atomic_interrupted_at_the_move_keeps_the_old_file(tmp_path, monke
     def interrupted(src, dst):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(exporter.os, "replace", interrupted)
+    monkeypatch.setattr(qformat.os, "replace", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        exporter.write_atomic(target, "<html>new" + "x" * 100_000)
+        qformat.write_atomic(target, "<html>new" + "x" * 100_000)
     assert target.read_text(encoding="utf-8") == "<html>old</html>"
     assert [p.name for p in tmp_path.iterdir()] == ["site.html"], "the temporary file was not cleaned up"
 
 
 def test_write_atomic_replaces_whole_files(tmp_path):
     target = tmp_path / "sub" / "page.html"
-    exporter.write_atomic(target, "<html>one</html>")
-    exporter.write_atomic(target, "<html>two</html>")
+    qformat.write_atomic(target, "<html>one</html>")
+    qformat.write_atomic(target, "<html>two</html>")
     assert target.read_text(encoding="utf-8") == "<html>two</html>"
     assert sorted(p.name for p in target.parent.iterdir()) == ["page.html"]

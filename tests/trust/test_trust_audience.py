@@ -13,7 +13,7 @@ import pytest
 from trust_helpers import audience_of
 
 from qieval.disclosure import RESTRICTED_TEXT
-from qieval.report.exporter import notebook_to_html
+from qieval.farm.exporter import notebook_to_html
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 import pandas as pd
 
 from ..config import Measure, ProjectConfig
-from ..report.html import fmt_num
+from ..format import fmt_num
 
 FACT_COLUMNS = ["key", "label", "text", "interval", "value", "low", "high", "measure_id", "sites",
                 "periods", "method", "source", "note"]

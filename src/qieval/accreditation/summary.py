@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from ..format import write_atomic
 from . import rules
 from .framework import Framework
 
@@ -218,13 +218,4 @@ def status_csv_text(status: pd.DataFrame) -> str:
 def write_status_csv(status: pd.DataFrame, path: str | Path) -> Path:
     """Write ``accreditation_status.csv`` atomically (temporary file beside it, then os.replace),
     so a reader never sees a half-written file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(status_csv_text(status), encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    return write_atomic(path, status_csv_text(status))

@@ -24,8 +24,9 @@ from ..abstract.squire import squire_checklist
 from ..config import Measure, display_path
 from ..disclosure import DisclosurePolicy, policy_for
 from . import attribution_section, figures
-from .exporter import write_atomic
-from .html import Html, fmt_month, fmt_num, heading, para, table
+from ..format import write_atomic
+from .html import Html, heading, para, table
+from ..format import fmt_month, fmt_num
 from .network_report import NetworkReport
 from .network_report import prepare as prepare_network
 from .site_report import provenance_html

@@ -31,7 +31,8 @@ from ..measures.series import measure_series
 from ..spc.icons import assurance_icon_svg, variation_icon_svg
 from ..spc.measure_chart import MeasureSPC, measure_spc, site_comparison
 from . import figures
-from .html import Html, definition_list, fmt_month, heading, para, table
+from .html import Html, definition_list, heading, para, table
+from ..format import fmt_month
 from .provenance import provenance
 from .site_report import ASSURANCE_WORDS, CHART_NAMES, VARIATION_WORDS, provenance_html
 

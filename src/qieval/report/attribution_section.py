@@ -18,7 +18,8 @@ from ..config import Measure
 from ..disclosure import DisclosurePolicy, _small_mask
 from ..errors import InputError
 from . import figures
-from .html import fmt_num, heading, para, table
+from .html import heading, para, table
+from ..format import fmt_num
 
 FAMILY = {"percent": "binomial", "rate": "poisson", "count": "poisson", "continuous": "gaussian"}
 

@@ -24,7 +24,8 @@ from ..io.load import ProjectData
 from ..measures.series import values_in_unit
 from ..measures.summary import summarise_measure
 from . import figures
-from .html import Html, fmt_num, fmt_p, heading, para, table
+from .html import Html, heading, para, table
+from ..format import fmt_num, fmt_p
 
 #: Labels of deprivation quintiles (English IMD: 1 = most deprived 20%, the Core20 of Core20PLUS5).
 IMD_LABELS = {"1": "1 (most deprived 20%: Core20)", "2": "2", "3": "3", "4": "4",

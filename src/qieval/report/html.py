@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 
+
 class Html(str):
     """A string of trusted HTML that Jupyter displays as HTML.
 
@@ -24,24 +25,6 @@ class Html(str):
 
     def _repr_pretty_(self, p, cycle) -> None:  # IPython's plain-text form
         p.text(f"<qieval report section: {len(self):,} characters of HTML>")
-
-
-def fmt_num(x: float | None, decimals: int = 1) -> str:
-    """Number for people: thousands separators, fixed decimals, an en dash for missing."""
-    if x is None or (isinstance(x, float) and not np.isfinite(x)) or pd.isna(x):
-        return "–"
-    return f"{x:,.{decimals}f}"
-
-
-def fmt_p(p: float | None) -> str:
-    """p-value as usually reported: 'p < 0.001' below 0.001, else three decimals."""
-    if p is None or pd.isna(p):
-        return "–"
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
-
-
-def fmt_month(ts) -> str:
-    return "–" if ts is None or pd.isna(ts) else pd.Timestamp(ts).strftime("%b %Y")
 
 
 def heading(text: str, level: int = 2, anchor: str | None = None) -> str:

@@ -13,7 +13,8 @@ from __future__ import annotations
 import pandas as pd
 
 from ..config import Aggregate, Measure, ProjectConfig
-from .html import Html, fmt_month, heading, para, table
+from .html import Html, heading, para, table
+from ..format import fmt_month
 
 TYPE_ORDER = {"outcome": 0, "process": 1, "balancing": 2}
 TYPE_WORDS = {"outcome": "Outcome measure", "process": "Process measure", "balancing": "Balancing measure"}

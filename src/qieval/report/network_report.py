@@ -23,7 +23,8 @@ from ..measures.summary import compare_periods
 from ..spc.icons import assurance_icon_svg, variation_icon_svg
 from ..spc.measure_chart import MeasureSPC, icon_summary, measure_spc, site_comparison
 from . import attribution_section, figures
-from .html import Html, definition_list, fmt_month, fmt_num, heading, para, table
+from .html import Html, definition_list, heading, para, table
+from ..format import fmt_month, fmt_num, write_atomic
 from .provenance import provenance
 from .site_report import ASSURANCE_WORDS, CHART_NAMES, VARIATION_WORDS, icons_html, measures_table_html, provenance_html
 
@@ -220,9 +221,4 @@ def write_results(report: NetworkReport) -> Path | None:
     out = report.output_dir
     if out is None or report.audience != "evaluator":
         return None
-    out.mkdir(parents=True, exist_ok=True)
-    target = out / "network.json"
-    tmp = out / ".network.json.tmp"
-    tmp.write_text(json.dumps(report.results(), indent=1, sort_keys=True, default=str), encoding="utf-8")
-    tmp.replace(target)
-    return target
+    return write_atomic(out / "network.json", json.dumps(report.results(), indent=1, sort_keys=True, default=str))

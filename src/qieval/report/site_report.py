@@ -23,7 +23,8 @@ from ..disclosure import DisclosurePolicy, policy_for, suppress_series
 from ..spc.icons import assurance_icon_svg, variation_icon_svg
 from ..spc.measure_chart import MeasureSPC, measure_spc
 from . import attribution_section, figures
-from .html import Html, definition_list, fmt_month, fmt_num, fmt_p, heading, para, table
+from .html import Html, definition_list, heading, para, table
+from ..format import fmt_month, fmt_num, fmt_p, write_atomic
 from .provenance import provenance
 
 
@@ -331,10 +332,6 @@ def prepare(params_path: str | Path, site_id: str, output_dir: str | Path | None
                         provenance(data.files, data.config.params_path, data.config.root),
                         audience=audience, policy=policy_for(audience, data.config))
     if output_dir is not None and audience == "evaluator":
-        out = Path(output_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(report.results(), indent=1, sort_keys=True, default=str)
-        tmp = out / f".{site_id}.json.tmp"
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(out / f"{site_id}.json")
+        write_atomic(Path(output_dir) / f"{site_id}.json",
+                     json.dumps(report.results(), indent=1, sort_keys=True, default=str))
     return report

@@ -74,14 +74,3 @@ def notebook_to_html(nb: nbformat.NotebookNode, title: str) -> str:
     return body
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write to a temporary file beside ``path`` then move it into place: a crash or Ctrl-C never
-    leaves a half-written report over the previous good one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()

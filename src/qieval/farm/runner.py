@@ -1,7 +1,7 @@
 """Run one notebook job (a site's report, or a project-level report) in a warm kernel.
 
 A job is a small picklable :class:`Job`; :func:`run_job` runs it in this thread's
-:class:`~qieval.report.kernel.WarmKernel` (started on first use, one per worker thread, whether the
+:class:`~qieval.farm.kernel.WarmKernel` (started on first use, one per worker thread, whether the
 thread belongs to the runner's thread pool, a process-pool worker or a Dask worker) and writes:
 
 - on success: ``<stem>.html`` (rendered by the process's one cached exporter) and the executed
@@ -31,7 +31,8 @@ from pathlib import Path
 import nbformat
 
 from ..config import ProjectConfig, display_path
-from .exporter import notebook_to_html, write_atomic
+from ..format import write_atomic
+from .exporter import notebook_to_html
 
 NOTEBOOKS = Path(__file__).resolve().parents[3] / "notebooks"
 DEFAULT_TIMEOUT = 600  # seconds per cell
@@ -319,7 +320,7 @@ def _failed_cell(nb: nbformat.NotebookNode) -> tuple[int | None, str]:
 def run_site(config: ProjectConfig, site_id: str, *, out_dir: Path | None = None,
              progress: bool = True, timeout: int = DEFAULT_TIMEOUT) -> SiteOutcome:
     """Execute ``notebooks/site_report.ipynb`` for one site with ``papermill.execute_notebook`` in a
-    fresh kernel (the reference path; :mod:`qieval.report.farm` runs sites in warm kernels)."""
+    fresh kernel (the reference path; :mod:`qieval.farm.batch` runs sites in warm kernels)."""
     import papermill as pm
 
     out_dir = out_dir or config.root / "reports" / config.id / "sites"

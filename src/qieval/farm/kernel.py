@@ -140,8 +140,9 @@ def write_project_cache(config, data) -> "Path | None":
     validating it again (75 s for 6,500 practices): ``reports/<project>/.cache/project-<key>.pickle``.
     Skipped when the load produced warnings (their text depends on the working directory).
     Older cache files of the project are removed."""
-    import os
     import pickle
+
+    from ..format import write_atomic
 
     if data.warnings:
         return None
@@ -154,11 +155,7 @@ def write_project_cache(config, data) -> "Path | None":
     path.parent.mkdir(parents=True, exist_ok=True)
     for old in path.parent.glob("project-*.pickle"):
         old.unlink(missing_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        pickle.dump({"key": key, "data": data}, fh, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(tmp, path)
-    return path
+    return write_atomic(path, pickle.dumps({"key": key, "data": data}, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def _read_project_cache(key, path):
@@ -268,8 +265,8 @@ def reset(cwd: str, seed: int = SEED) -> None:
     _clear_namespace()  # last: also removes the ``_qk`` name the reset cell defined
 
 
-_PRELOAD_CODE = "import qieval.report.kernel as _qk\n_qk.preload({modules!r})\ndel _qk"
-_RESET_CODE = "import qieval.report.kernel as _qk\n_qk.reset({cwd!r}, {seed})"
+_PRELOAD_CODE = "import qieval.farm.kernel as _qk\n_qk.preload({modules!r})\ndel _qk"
+_RESET_CODE = "import qieval.farm.kernel as _qk\n_qk.reset({cwd!r}, {seed})"
 
 
 # ---- driving a kernel from the runner ---------------------------------------------------------

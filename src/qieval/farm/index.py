@@ -14,7 +14,7 @@ import os
 from html import escape
 from pathlib import Path
 
-from .exporter import write_atomic
+from ..format import write_atomic
 
 STATUS_TEXT = {"ok": "OK", "failed": "Failed", "timeout": "Timed out", "unchanged": "OK"}
 

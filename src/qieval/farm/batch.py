@@ -8,11 +8,11 @@
    version and a digest of qieval's source files. Sites whose hash matches ``reports/<project>/manifest.json``
    (last run ok, HTML present) are skipped as *unchanged* unless ``force``.
 2. **Run.** Jobs go to ``workers`` workers, each keeping one warm kernel
-   (:mod:`qieval.report.kernel`): threads in this process (default; one shared HTML exporter), a
+   (:mod:`qieval.farm.kernel`): threads in this process (default; one shared HTML exporter), a
    process pool, or a Dask cluster (``scheduler`` address, or a LocalCluster started here).
-   A failure is isolated to its site (:func:`qieval.report.runner.run_job`).
+   A failure is isolated to its site (:func:`qieval.farm.runner.run_job`).
 3. **Record.** The manifest is rewritten atomically as results arrive (at most every 2 s, and at
-   the end), then ``reports/index.html`` (:mod:`qieval.report.index`).
+   the end), then ``reports/index.html`` (:mod:`qieval.farm.index`).
 
 Project-level notebooks (:data:`PROJECT_NOTEBOOKS`, e.g. ``notebooks/network_report.ipynb``) run
 after the sites when they exist, writing ``reports/<project>/<name>.html``.
@@ -32,7 +32,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..config import ProjectConfig, display_path
-from .exporter import write_atomic
+from ..format import write_atomic
 from .kernel import code_digest
 from .runner import (DEFAULT_MAX_SITES, DEFAULT_TIMEOUT, Job, SiteOutcome, notebook_path, run_job,
                      utc_now)
