@@ -7,18 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from qieval.demo import write_demo
+from qitest_support import demo_copy
 
 REPO = Path(__file__).resolve().parents[1]
-REFERENCE = REPO.parent / "shared" / "reference-data"
 
 
 @pytest.fixture(scope="session")
 def demo_root_session(tmp_path_factory) -> Path:
     """The demo projects written once per session (read-only use)."""
-    root = tmp_path_factory.mktemp("demo")
-    write_demo(root)
-    return root
+    return demo_copy(tmp_path_factory.mktemp("demo"))
 
 
 @pytest.fixture

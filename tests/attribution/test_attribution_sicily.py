@@ -1,6 +1,6 @@
 """Reproduce the Bernal, Cummins & Gasparrini (2017) ITS tutorial analysis of the Sicily smoking ban.
 
-Data: /work/shared/reference-data/sicily.csv (the tutorial's data set, also sicily.csv in
+Data: tests/data/reference/sicily.csv (the tutorial's data set, also sicily.csv in
 github.com/gasparrini/2017_lopezbernal_IJE_codedata). Model specifications: that repository's Rcode.R
 (read at commit 35a91d30f388f8b4aaf3cf04866b71dc1936bf10):
 
@@ -18,17 +18,15 @@ as Pearson X²/df by hand. (The rate ratios printed in the paper could not be re
 reproduction is of the published model specification, computed independently of statsmodels.)
 """
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
-from qitest_support import require
+from qitest_support import REFERENCE_DATA, require
 from scipy import stats
 
 from qieval.attribution import fit
 
-SICILY = Path(__file__).resolve().parents[3] / "shared" / "reference-data" / "sicily.csv"
+SICILY = REFERENCE_DATA / "sicily.csv"
 
 
 @pytest.fixture(scope="module")

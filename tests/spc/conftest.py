@@ -1,14 +1,10 @@
-"""Shared fixtures for the SPC tests: the public reference data sets in /work/shared/reference-data."""
+"""Shared fixtures for the SPC tests: the public reference data sets in tests/data/reference/."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import pytest
-from qitest_support import require
-
-REFERENCE_DATA = Path(__file__).resolve().parents[3] / "shared" / "reference-data"
+from qitest_support import REFERENCE_DATA, require
 
 
 @pytest.fixture(scope="session")

@@ -10,22 +10,22 @@
 2. A plain, loop-by-loop re-implementation written here from the published rules (mean, |diff|,
    screening once at 3.267 x mean MR, 2.66 limits, 2/3 of that for the near limits, runs of 7,
    two-in-three, precedence), run on the NHSRplotthedots vignette data (NHSRdatasets
-   ``ae_attendances``, type 1, in /work/shared/reference-data) and compared to 1e-9 relative.
+   ``ae_attendances``, type 1, in tests/data/reference/) and compared to 1e-9 relative.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from qitest_support import REFERENCE_DATA, require
 
 from qieval.spc.mdc import mdc, mdc_icons
 
-AE = Path(__file__).resolve().parents[3] / "shared" / "reference-data" / "NHSRdatasets_ae_attendances_type1_5orgs.csv"
+AE = REFERENCE_DATA / "NHSRdatasets_ae_attendances_type1_5orgs.csv"
 
 RNORM_123 = [
     -0.56047565, -0.23017749, 1.55870831, 0.07050839, 0.12928774, 1.71506499, 0.46091621,
@@ -166,6 +166,7 @@ def plain_mdc(df, value, rebase=None, fix=None, screen=True, direction="increase
 
 @pytest.fixture(scope="module")
 def ae():
+    require(AE.exists(), f"reference data {AE} not available")
     return pd.read_csv(AE)
 
 
