@@ -1,12 +1,13 @@
 """Command line: ``qieval demo | validate | run``.
 
-Exit status: 0 success; 1 a site report failed (the others still completed); 2 bad input (each
+Exit status: 0 success; 1 a report (or a requested PDF copy) failed (the others still completed); 2 bad input (each
 problem printed as ``FILE:ROW:COLUMN: message``, never a traceback).
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 from pathlib import Path
 
@@ -62,10 +63,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_INPUT
     from .farm.batch import run_farm, summary_table
 
+    pdf = ("all" if args.pdf_sites or "site_pdf" in config.outputs
+           else "project" if args.pdf or "pdf" in config.outputs else None)
     result = run_farm(
         config, data, sites, workers=args.workers, executor=args.executor, scheduler=args.scheduler,
         force=args.force, timeout=args.timeout or None, max_sites=args.max_sites_per_kernel,
         progress=not args.quiet, project_reports=not args.no_project_reports, audience=args.audience,
+        pdf=pdf,
     )
     print(summary_table(result))
     for o in result.failed:
@@ -73,7 +77,45 @@ def cmd_run(args: argparse.Namespace) -> int:
     if result.failed:
         print(f"{len(result.failed)} report(s) failed: "
               + ", ".join(o.site_id for o in result.failed), file=sys.stderr)
-    return EXIT_FAILED if result.failed else EXIT_OK
+    for line in dict.fromkeys(result.pdf_errors):  # one line per distinct cause (HTML kept)
+        print(f"PDF not written: {line}", file=sys.stderr)
+    return EXIT_FAILED if result.failed or result.pdf_errors else EXIT_OK
+
+
+def _os_error_line(err: OSError) -> str:
+    """One line for an error writing (or reading) files: which file and why, without a traceback."""
+    from .config import display_path
+    from .records.source import mask_secrets
+
+    where = f" {display_path(err.filename)}" if getattr(err, "filename", None) else ""
+    why = err.strerror or str(err) or type(err).__name__
+    hint = {errno.ENOSPC: " (the disk is full)", errno.EDQUOT: " (disk quota exceeded)",
+            errno.EROFS: " (the file system is read-only)",
+            errno.EACCES: " (no permission: is the folder read-only?)",
+            errno.EPERM: " (no permission: is the folder read-only?)"}.get(err.errno, "")
+    return mask_secrets(f"qieval: cannot write or read{where}: {why}{hint}; "
+                        "reports already written are complete, none is half-written")
+
+
+def cmd_params_reference(args: argparse.Namespace) -> int:
+    from .format import write_atomic
+    from .params_reference import render
+
+    text = render()
+    if args.check:
+        current = Path(args.check).read_text(encoding="utf-8") if Path(args.check).is_file() else ""
+        if current != text:
+            print(f"{args.check} is out of date with the params schema; regenerate it with "
+                  f"'qieval params-reference --output {args.check}'", file=sys.stderr)
+            return EXIT_FAILED
+        print(f"{args.check}: up to date")
+        return EXIT_OK
+    if args.output:
+        write_atomic(args.output, text)
+        print(f"wrote {args.output}")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
 
 
 def _positive_int(text: str) -> int:
@@ -89,6 +131,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="write the demo projects' data and params")
     p.add_argument("--root", default=".", help="repository root to write into (default: .)")
     p.set_defaults(func=cmd_demo)
+    p = sub.add_parser("params-reference", help="print the params reference (docs/params.md) from the schema")
+    p.add_argument("--output", "-o", metavar="FILE", help="write it to FILE instead of printing it")
+    p.add_argument("--check", metavar="FILE",
+                   help="exit 1 if FILE differs from the reference generated now")
+    p.set_defaults(func=cmd_params_reference)
     p = sub.add_parser("validate", help="check a project's params and data")
     p.add_argument("params", help="params/<project>.yaml")
     p.set_defaults(func=cmd_validate)
@@ -115,6 +162,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--audience", choices=["evaluator", "commissioner", "public"], default="evaluator",
                    help="evaluator (restricted, full numbers; default) or commissioner/public "
                         "(small-number policy applied; written to reports/<project>/<audience>/)")
+    p.add_argument("--pdf", action="store_true",
+                   help="also write PDF copies (A4) of the project-level reports (network, accreditation, "
+                        "abstract) beside their HTML, printed by Debian's chromium (same as outputs: [html, pdf])")
+    p.add_argument("--pdf-sites", action="store_true",
+                   help="like --pdf, and PDF copies of the site reports too (outputs: [html, site_pdf])")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_run)
     return parser
@@ -127,6 +179,9 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as err:
         _print_problems(err.problems)
         return EXIT_INPUT
+    except OSError as err:  # a read-only or full reports/ folder, a vanished disk …
+        print(_os_error_line(err), file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         print("interrupted; reports already written are complete, none is half-written", file=sys.stderr)
         return 130

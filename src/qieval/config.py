@@ -11,10 +11,11 @@ import datetime as dt
 import difflib
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -27,6 +28,7 @@ from pydantic import (
 
 from .disclosure import DisclosureParams
 from .errors import InputError, Problem
+from .format import unsafe_name
 
 DEFAULT_CATEGORIES = ["education", "staffing", "IT", "process", "other"]
 
@@ -39,6 +41,26 @@ def display_path(path: Path | str) -> str:
     except ValueError:  # different drive (Windows)
         return str(p)
     return str(p) if rel.startswith("..") else rel
+
+
+def find_params(params_path: str | Path) -> Path:
+    """The params file a user means: ``params_path`` itself when it exists or is absolute; a relative
+    path not found from the working directory is looked up from each parent folder in turn, so a
+    notebook whose kernel starts in ``notebooks/`` (JupyterLab's Run All) finds
+    ``params/<project>.yaml`` at the project root. Returns the path as given when nothing matches."""
+    path = Path(params_path)
+    if path.is_absolute() or path.exists():
+        return path
+    for parent in Path.cwd().resolve().parents:
+        if (parent / path).is_file():
+            return parent / path
+    return path
+
+
+def project_path(root: Path, path: str | Path | None) -> Path | None:
+    """An output folder given in a notebook's parameters: absolute as given, relative to the project
+    ``root`` (the folder above ``params/``), not to the working directory; ``None`` stays ``None``."""
+    return None if path is None else Path(root) / path
 
 
 def _month(value: Any) -> dt.date:
@@ -56,6 +78,19 @@ def _month(value: Any) -> dt.date:
     raise ValueError(f"expected a month as YYYY-MM or a date as YYYY-MM-DD, got {text!r}")
 
 
+def _safe_id(value: str) -> str:
+    """An id that becomes a file name (site, project): see :func:`qieval.format.unsafe_name`."""
+    why = unsafe_name(value)
+    if why:
+        shown = value[:40] + ("…" if len(value) > 40 else "")
+        raise ValueError(f"unsafe id ({why}), got {shown!r}")
+    return value
+
+
+#: Ids that become file names (``reports/<project>/sites/<site>.html``).
+SafeId = Annotated[str, AfterValidator(_safe_id)]
+
+
 def require_unique(ids: list[str], what: str) -> None:
     """Raise ValueError naming every id given more than once (for pydantic validators)."""
     dupes = sorted({i for i in ids if ids.count(i) > 1})
@@ -70,7 +105,9 @@ class _Model(BaseModel):
 class Period(_Model):
     """An inclusive range of months (start and end are month starts)."""
 
+    #: First month of the period, ``YYYY-MM``.
     start: dt.date
+    #: Last month of the period (included), ``YYYY-MM``.
     end: dt.date
 
     _parse = field_validator("start", "end", mode="before")(lambda v: _month(v))
@@ -85,9 +122,13 @@ class Period(_Model):
 class Aim(_Model):
     """The aim statement of the Model for Improvement: what, how much, by when."""
 
+    #: The aim in one or two sentences (shown at the top of the reports).
     statement: str
+    #: What is to improve, in a few words.
     what: str
+    #: How much, e.g. "100% of register patients" or "50% fewer".
     how_much: str
+    #: By when, ``YYYY-MM``.
     by_when: dt.date
 
     _parse = field_validator("by_when", mode="before")(lambda v: _month(v))
@@ -96,7 +137,9 @@ class Aim(_Model):
 class Reference(_Model):
     """A fixed comparison line, e.g. the expected register prevalence of 1% (GSF estimate)."""
 
+    #: The reference value, in the measure's unit (e.g. 1.0 for 1%).
     value: float
+    #: What the line is, as shown on the chart and in the text.
     label: str
 
 
@@ -109,12 +152,19 @@ class Aggregate(_Model):
     optional SQL condition (DuckDB dialect) restricting the rows counted.
     """
 
+    #: Count distinct values of this column (or ``records.columns`` role, e.g. ``patient``).
     count_distinct: str | None = None
+    #: ``true``: count the rows.
     count: bool | None = None
+    #: Sum of this SQL expression over the rows.
     sum: str | None = None
+    #: Mean of this SQL expression over the rows.
     mean: str | None = None
+    #: Median of this SQL expression over the rows.
     median: str | None = None
+    #: ``true``: the site's ``list_size`` from sites.csv (an error for a site whose list size is blank).
     list_size: bool | None = None
+    #: SQL condition (DuckDB dialect) restricting the rows aggregated.
     where: str | None = None
 
     @model_validator(mode="after")
@@ -138,16 +188,22 @@ class RecordDefinition(_Model):
     """How a measure is derived from record-level rows: ``numerator`` (and ``denominator``) for
     percent, rate and count measures; ``value`` (a mean or median) for continuous ones."""
 
+    #: The numerator (percent, rate and count measures).
     numerator: Aggregate | None = None
+    #: The denominator (percent and rate measures).
     denominator: Aggregate | None = None
+    #: The value (continuous measures), e.g. ``{mean: minutes}``.
     value: Aggregate | None = None
 
 
 class RecordCheck(_Model):
     """A data-quality rule on the records: ``require`` must hold on every row (SQL condition)."""
 
+    #: The column the rule is about (named in the problem report).
     column: str
+    #: SQL condition every row must satisfy.
     require: str
+    #: What a failing row is told (default: the condition).
     message: str | None = None
 
 
@@ -161,11 +217,17 @@ class RecordSource(_Model):
     breakdowns; ``checks`` are extra data-quality rules.
     """
 
+    #: CSV or Parquet file of records, relative to the data directory.
     file: str | None = None
+    #: SQL query returning the records (with ``url``).
     sql: str | None = None
+    #: SQLAlchemy URL of the database; ``${ENV_VAR}`` is expanded from the environment.
     url: str | None = None
+    #: Source column of each role: ``site``, ``period`` (required) and ``patient``.
     columns: dict[str, str] = Field(default_factory=dict)
+    #: Named SQL expressions added as columns, usable in definitions and breakdowns.
     derive: dict[str, str] = Field(default_factory=dict)
+    #: Extra data-quality rules on the records.
     checks: list[RecordCheck] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -183,8 +245,11 @@ class RecordSource(_Model):
 class PlanItem(_Model):
     """A measure of the measure plan that is not charted (e.g. qualitative patient feedback)."""
 
+    #: What is measured, e.g. "Patient experience interviews".
     title: str
+    #: Outcome, process or balancing measure.
     type: Literal["outcome", "process", "balancing"]
+    #: How the data are collected.
     collection: str
 
 
@@ -195,18 +260,33 @@ class Measure(_Model):
     ``count`` (numerator only, denominator blank) or ``continuous`` (the ``value`` column).
     """
 
-    id: str = Field(pattern=r"^[A-Za-z0-9_\-]+$")
+    #: Short id: letters, digits, '_' or '-' (used in measure_values.csv and file names).
+    id: str = Field(pattern=r"^[A-Za-z0-9_\-]+$", max_length=64)
+    #: Title shown on the charts and tables.
     title: str
+    #: Outcome, process or balancing measure (IHI Model for Improvement).
     type: Literal["outcome", "process", "balancing"]
+    #: Definition of the numerator in words (required for percent, rate and count measures).
     numerator: str | None = None
+    #: Definition of the denominator in words (required for percent and rate measures).
     denominator: str | None = None
+    #: percent (numerator/denominator × 100), rate (× ``per``; the denominator may be a
+    #: non-integer population such as person-years), count (numerator only) or continuous (``value``).
     unit: Literal["percent", "rate", "count", "continuous"]
+    #: Rates are given per this many units of the denominator, e.g. 1000.
     per: int = Field(default=1, ge=1)
+    #: How the unit is written after a number, e.g. "medicines per patient" or "attendances"
+    #: (default: %, "per <per>", none for counts).
     unit_label: str | None = None
+    #: Which way is better: increase, decrease, or neutral (no better direction).
     improvement_direction: Literal["increase", "decrease", "neutral"]
+    #: Target value in the measure's unit (drawn on the charts; MDC assurance icon).
     target: float | None = None
+    #: When the target should be met, ``YYYY-MM``.
     target_date: dt.date | None = None
+    #: A fixed comparison line such as an expected prevalence.
     reference: Reference | None = None
+    #: Decimal places shown (more are used when an interval would otherwise print with equal ends).
     decimals: int = Field(default=1, ge=0, le=6)
     #: Override the automatic chart choice (see qieval.spc.measure_chart).
     chart: Literal["run", "i", "p", "pp", "u", "up", "c"] | None = None
@@ -270,25 +350,43 @@ class Measure(_Model):
 
 
 class DataSection(_Model):
+    """Where the project's tables are and where they came from."""
+
+    #: Folder of the tables, relative to the project root (default ``data/<project id>``).
     dir: str | None = None
+    #: Where the data came from, in words (printed in every report).
     provenance: str = ""
 
 
 class ProjectConfig(_Model):
     """A validated project: everything the pipeline needs to know from ``params/<project>.yaml``."""
 
-    id: str = Field(pattern=r"^[A-Za-z0-9_\-]+$")
+    #: Short id of the project: letters, digits, '_' or '-' (names the data and report folders).
+    id: str = Field(pattern=r"^[A-Za-z0-9_\-]+$", max_length=64)
+    #: Title of the project (report headings).
     title: str
+    #: The network or organisation the sites belong to (report headers).
     network: str = ""
     aim: Aim
-    sites: list[str] = Field(min_length=1)
+    #: Site ids, as in sites.csv (each names its report file).
+    sites: list[SafeId] = Field(min_length=1)
+    #: How often the measures are recorded: a row per site and measure each month or each week.
     frequency: Literal["month", "week"] = "month"
+    #: ``true``: a missing period inside a series is a warning (the charts show the break), not an error.
     allow_gaps: bool = False
+    #: The baseline period: SPC limits and the "before" of every comparison.
     baseline: Period
+    #: The intervention period (must start after the baseline ends).
     intervention: Period
+    #: Kinds of change; each PDSA cycle's ``category`` must be one of them (attribution groups by them).
     categories: list[str] = Field(default_factory=lambda: list(DEFAULT_CATEGORIES))
+    #: The measures charted and compared (outcome, process and balancing).
     measures: list[Measure] = Field(min_length=1)
+    #: The folder of the tables and their provenance.
     data: DataSection = DataSection()
+    #: What the sites' ``list_size`` counts, as shown in the reports (e.g. "registered patients",
+    #: "resident population"); ``list_size`` may be left blank where no population applies (a trust).
+    population_label: str = "registered patients"
     #: Small-number policy for commissioner/public copies (qieval.disclosure; NHS Digital defaults).
     disclosure: DisclosureParams = Field(default_factory=DisclosureParams)
     #: Standards accreditation settings (validated by qieval.accreditation): framework id etc.
@@ -299,6 +397,9 @@ class ProjectConfig(_Model):
     records: RecordSource | None = None
     #: Further measures of the measure plan that are not charted (qualitative, surveys …).
     measure_plan: list[PlanItem] | None = None
+    #: What ``qieval run`` writes: always ``html``; ``pdf`` adds PDF copies of the project-level
+    #: reports, ``site_pdf`` of the site reports too (qieval.farm.pdf; same as --pdf / --pdf-sites).
+    outputs: list[Literal["html", "pdf", "site_pdf"]] = Field(default_factory=lambda: ["html"])
     # Filled in by load_project (not from YAML):
     params_path: Path = Path(".")
     root: Path = Path(".")
@@ -322,6 +423,14 @@ class ProjectConfig(_Model):
     def _unique_sites(cls, sites: list[str]) -> list[str]:
         require_unique(sites, "site ids")
         return sites
+
+    @field_validator("outputs")
+    @classmethod
+    def _html_output(cls, outputs: list[str]) -> list[str]:
+        require_unique(outputs, "outputs")
+        if "html" not in outputs:
+            raise ValueError("outputs must include html (PDF copies are printed from the HTML reports)")
+        return outputs
 
     @field_validator("measures")
     @classmethod
@@ -349,6 +458,40 @@ class _LineLoader(yaml.SafeLoader):
     """SafeLoader that remembers the line of every mapping key (for FILE:LINE:key messages)."""
 
 
+#: Largest params (or standards framework) file read, and most values its aliases (``*name``) may
+#: expand to: a "billion laughs" alias bomb is refused instead of exhausting memory.
+MAX_YAML_BYTES = 8 * 1024 * 1024
+MAX_YAML_NODES = 200_000
+
+
+def _check_expansion(root: yaml.Node) -> None:
+    """Refuse a document whose aliases expand to more than :data:`MAX_YAML_NODES` values (counted
+    with each shared node's size memoised, so the check itself is linear)."""
+    sizes: dict[int, int] = {}
+    seen: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            kids = (node.value if isinstance(node, yaml.SequenceNode) else
+                    [x for kv in node.value for x in kv] if isinstance(node, yaml.MappingNode) else [])
+            sizes[key] = 1 + sum(sizes.get(id(k), 1) for k in kids)
+            if sizes[key] > MAX_YAML_NODES:
+                raise yaml.composer.ComposerError(
+                    None, None, f"its aliases (*name) expand to more than {MAX_YAML_NODES:,} values "
+                    "(an alias bomb?); refused", node.start_mark)
+            continue
+        if key in sizes or seen.get(key):
+            continue
+        seen[key] = 1
+        stack.append((node, True))
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend((k, False) for k in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            stack.extend((x, False) for kv in node.value for x in kv)
+
+
 class DuplicateKeyError(Exception):
     """The same key twice in one YAML mapping (PyYAML would silently keep the last)."""
 
@@ -366,6 +509,8 @@ def _load_with_lines(text: str) -> tuple[Any, dict[tuple, int]]:
     loader = _LineLoader(text)
     try:
         node = loader.get_single_node()
+        if node is not None:
+            _check_expansion(node)
         data = loader.construct_document(node) if node is not None else None
     finally:
         loader.dispose()
@@ -467,10 +612,13 @@ def load_project(params_path: str | Path) -> ProjectConfig:
     Raises :class:`InputError` with one :class:`Problem` per mistake (file, YAML line, key path).
     The project root is the folder above ``params/`` (so ``data/<id>`` resolves beside it).
     """
-    path = Path(params_path)
+    path = find_params(params_path)
     label = display_path(path)
     if not path.is_file():
         raise InputError(Problem(label, None, None, "params file not found"))
+    if path.stat().st_size > MAX_YAML_BYTES:
+        raise InputError(Problem(label, None, None, f"params file is {path.stat().st_size:,} bytes; "
+                                 f"a params file is at most {MAX_YAML_BYTES:,} bytes"))
     data = path.read_bytes().removeprefix(b"\xef\xbb\xbf")  # the UTF-8 byte-order mark, if any
     try:
         text = data.decode("utf-8")
@@ -543,6 +691,9 @@ def load_project(params_path: str | Path) -> ProjectConfig:
                     msg = f"expected {ctx.get('ge')} or more"
                 elif err["type"] == "less_than_equal":
                     msg = f"expected {ctx.get('le')} or less"
+                elif err["type"] == "string_too_long":
+                    msg = f"expected at most {ctx.get('max_length')} characters, got {len(str(value))}"
+                    value = None
                 elif err["type"] == "string_pattern_mismatch":
                     msg = "expected letters, digits, '_' or '-' only (no spaces)"
                 if err["type"] == "literal_error":
