@@ -4,9 +4,14 @@ people, and atomic file writes. It imports nothing from qieval.
 
 from __future__ import annotations
 
+import csv
+import hashlib
+import io
 import os
+import re
 import threading
 from pathlib import Path
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -53,4 +58,106 @@ def write_atomic(path: Path | str, data: str | bytes, *, mode: int | None = None
     return path
 
 
-__all__ = ["fmt_num", "fmt_p", "fmt_month", "write_atomic"]
+#: An id that becomes part of a file name (site, project, measure, framework): a letter or digit,
+#: then up to 63 letters, digits, ``_``, ``.`` or ``-``; never ``..`` (see :func:`unsafe_name`).
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+SAFE_NAME_WORDS = ("a letter or digit, then letters, digits, '_', '.' or '-' (at most 64 characters, "
+                   "no '..', no spaces or '/')")
+
+
+def unsafe_name(text: Any) -> str | None:
+    """Why ``text`` cannot be an id that becomes a file name (None when it can): it must match
+    :data:`SAFE_NAME` and contain no ``..``."""
+    t = str(text)
+    if len(t) > 64:
+        return f"is {len(t)} characters long; an id has at most 64"
+    if not SAFE_NAME.fullmatch(t) or ".." in t:
+        return f"expected {SAFE_NAME_WORDS}"
+    return None
+
+
+class UnsafePathError(ValueError):
+    """A file name built from an id would leave its folder (or is not a plain file name)."""
+
+
+def path_inside(folder: Path | str, name: str) -> Path:
+    """``folder / name``, checked to stay inside ``folder``: ``name`` must be one plain file-name
+    component (no ``/``, ``\\``, NUL, ``.``/``..``) short enough for the temporary name
+    :func:`write_atomic` builds beside it. Raises :class:`UnsafePathError` otherwise. Every output
+    path built from an id (site, project, report stem) goes through here."""
+    folder = Path(folder)
+    bad = (not isinstance(name, str) or name in ("", ".", "..") or "/" in name or "\\" in name
+           or "\0" in name or (os.altsep and os.altsep in name) or Path(name).name != name
+           or len(name.encode("utf-8")) > 200)
+    target = folder / name
+    if not bad:
+        base = os.path.abspath(folder)
+        bad = os.path.dirname(os.path.abspath(target)) != base
+    if bad:
+        raise UnsafePathError(f"refusing to write {name!r}: not a plain file name inside {folder}")
+    return target
+
+
+#: Characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "|", "%")
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?%?")
+
+
+def csv_safe_text(value: Any) -> Any:
+    """A CSV cell that a spreadsheet shows as text, never runs as a formula (OWASP): text starting
+    with ``=``, ``+``, ``-``, ``@``, tab, CR, LF, ``|`` or ``%`` gets a leading ``'``; numbers (also
+    written as text, e.g. ``-3.5``) and other values are returned unchanged."""
+    if not isinstance(value, str) or not value.startswith(_FORMULA_START):
+        return value
+    if _PLAIN_NUMBER.fullmatch(value):
+        return value
+    return "'" + value
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """CSV text (``\\n`` line endings, quoted only when needed) with every cell, header included,
+    through :func:`csv_safe_text`. The one way qieval writes CSV."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow([csv_safe_text(h) for h in header])
+    for row in rows:
+        writer.writerow([csv_safe_text(v) for v in row])
+    return buf.getvalue()
+
+
+def write_csv(path: Path | str, header: Sequence[str], rows: Iterable[Sequence[Any]], *,
+              mode: int | None = None) -> Path:
+    """Write :func:`csv_text` atomically (see :func:`write_atomic`)."""
+    return write_atomic(path, csv_text(header, rows), mode=mode)
+
+
+_DIGESTS: dict[tuple, str] = {}
+_DIGESTS_LOCK = threading.Lock()
+
+
+def file_digest(path: Path | str) -> str:
+    """SHA-256 of a file's bytes. Memoised per process on the file's identity *and* its change
+    time (path, device, inode, size, mtime, ctime): an edit that keeps the size and restores the
+    modification time still changes the ctime (which no user call can set back), so it is hashed
+    again."""
+    p = os.path.abspath(path)
+    st = os.stat(p)
+    key = (p, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    with _DIGESTS_LOCK:
+        hit = _DIGESTS.get(key)
+    if hit is not None:
+        return hit
+    h = hashlib.sha256()
+    with open(p, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    digest = h.hexdigest()
+    with _DIGESTS_LOCK:
+        if len(_DIGESTS) > 4096:
+            _DIGESTS.clear()
+        _DIGESTS[key] = digest
+    return digest
+
+
+__all__ = ["fmt_num", "fmt_p", "fmt_month", "write_atomic", "SAFE_NAME", "unsafe_name", "path_inside",
+           "UnsafePathError", "csv_safe_text", "csv_text", "write_csv", "file_digest"]

@@ -27,12 +27,13 @@ def _rule(src: OpenSource, view: str, condition: str, column: str, shown: str,
     q = (f"SELECT __row, CAST({shown} AS VARCHAR) AS v, COUNT(*) OVER () AS n FROM {view} "
          f"WHERE {condition} ORDER BY __row LIMIT {MAX_PER_RULE}")
     rows = src.con.execute(q).fetchall()
-    out = [Problem(src.label, int(r), column, message.format(value=v if v is not None else ""))
+    # a plain replace, not str.format: a params message may hold any other braces
+    out = [Problem(src.label, int(r), column, message.replace("{value}", v if v is not None else ""))
            for r, v, _ in rows]
     if rows and rows[0][2] > len(rows):
         out.append(Problem(src.label, None, column,
                            f"{rows[0][2] - len(rows):,} more row(s) like the above "
-                           f"({message.format(value='…')})"))
+                           f"({message.replace('{value}', '…')})"))
     return out
 
 

@@ -46,6 +46,62 @@ def _empty() -> RecordValues:
     return RecordValues(pd.DataFrame(columns=VALUE_COLUMNS), pd.DataFrame(columns=BREAKDOWN_COLUMNS))
 
 
+def _key_line(config: ProjectConfig, path: tuple) -> int | None:
+    """YAML line of ``path`` or of its nearest parent that has one."""
+    for k in range(len(path), 0, -1):
+        line = config.key_line(*path[:k])
+        if line is not None:
+            return line
+    return None
+
+
+def expression_keys(config: ProjectConfig) -> list[tuple[tuple, str]]:
+    """Every SQL expression of the params with its key path (derive, checks, measure definitions)."""
+    rec = config.records
+    out: list[tuple[tuple, str]] = []
+    if rec is not None:
+        out += [(("records", "derive", name), text) for name, text in rec.derive.items()]
+        out += [(("records", "checks", i, "require"), c.require) for i, c in enumerate(rec.checks)]
+    for p in cq.parts(config):
+        for key in ("where", "sum", "mean", "median", "count_distinct"):
+            text = getattr(p.agg, key)
+            if isinstance(text, str) and text:
+                out.append((("measures", p.index, "from_records", p.part, key), text))
+    return out
+
+
+def _one_expression(text: str) -> str | None:
+    """Why ``text`` is not one SQL expression (a ``;`` starting another statement), else None."""
+    try:
+        statements = duckdb.extract_statements(f"SELECT {text}")
+    except duckdb.Error:
+        return None  # a syntax error: reported with DuckDB's own message when the expression is used
+    if len(statements) != 1:
+        return "one SQL expression over the columns of the records is expected (no ';' and no further statements)"
+    return None
+
+
+def expression_problems(config: ProjectConfig) -> list[Problem]:
+    """Expressions that are not a single SQL expression, at their params line. (File, network and
+    extension access is refused by the locked-down connection, :func:`.source.lock_down`.)"""
+    label = display_path(config.params_path)
+    out = []
+    for path, text in expression_keys(config):
+        why = _one_expression(text)
+        if why:
+            out.append(Problem(label, _key_line(config, path), ".".join(map(str, path)), why))
+    return out
+
+
+def _sql_error(exc: Exception) -> str:
+    """DuckDB's message in one line; a refused file/network access says what is allowed."""
+    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if isinstance(exc, duckdb.PermissionException) or "disabled by configuration" in first:
+        return ("expressions may use only the columns of the records (no files, tables, network or "
+                f"settings): {first}")
+    return first
+
+
 def _definition_problems(con: duckdb.DuckDBPyConnection, config: ProjectConfig) -> list[Problem]:
     """Prepare each aggregate, derived column and breakdown alone, so an error names its key."""
     label = display_path(config.params_path)
@@ -57,7 +113,7 @@ def _definition_problems(con: duckdb.DuckDBPyConnection, config: ProjectConfig) 
             line = config.key_line(*path[:k])
             if line is not None:
                 break
-        return Problem(label, line, ".".join(map(str, path)), f"{what}: {str(exc).splitlines()[0]}")
+        return Problem(label, line, ".".join(map(str, path)), f"{what}: {_sql_error(exc)}")
 
     for p in cq.parts(config):
         sql = cq.aggregate_sql(p.agg, config)
@@ -77,6 +133,22 @@ def _definition_problems(con: duckdb.DuckDBPyConnection, config: ProjectConfig) 
             except duckdb.Error as exc:
                 out.append(bad(("measures", i, "breakdown"),
                                f"measure '{m.id}': breakdown is not a column of the records", exc))
+    return out
+
+
+def _derive_problems(con: duckdb.DuckDBPyConnection, config: ProjectConfig,
+                     types: dict[str, str]) -> list[Problem]:
+    """Each ``records.derive`` expression tried alone over the source, so an error names its line."""
+    label = display_path(config.params_path)
+    out, before = [], ""
+    for name, text in config.records.derive.items():
+        try:  # with the derived columns before it (DuckDB lets a column refer to an earlier alias)
+            con.execute(f"SELECT *{before}, ({text}) FROM src LIMIT 0")
+            before += f", ({text}) AS {cq.quote(name)}"
+        except duckdb.Error as exc:
+            out.append(Problem(label, _key_line(config, ("records", "derive", name)),
+                               f"records.derive.{name}",
+                               f"derived column '{name}' is not valid SQL over the records: {_sql_error(exc)}"))
     return out
 
 
@@ -214,20 +286,21 @@ _CACHE_SIZE = 4
 
 
 def _cache_key(config: ProjectConfig, sites: pd.DataFrame, today: dt.date, check: bool) -> tuple | None:
-    """Params text, the records file's identity (path, size, mtime), the sites, today — or None
-    for a SQL source (the database may change between reports)."""
+    """Params text, the records file's content (SHA-256), the sites, today — or None for a SQL
+    source (the database may change between reports: it is read every time)."""
+    from ..format import file_digest
+
     rec = config.records
     if rec is None or not rec.file:
         return None
     path = config.data_dir / rec.file
     try:
-        st = path.stat()
+        digest = file_digest(path)
         params = config.params_path.read_bytes()
     except OSError:
         return None
     site_key = tuple(map(tuple, sites[["site_id", "list_size"]].astype(str).to_numpy()))
-    return (str(path.resolve()), st.st_size, st.st_mtime_ns, params, site_key, today, check,
-            str(config.root))
+    return (str(path.resolve()), digest, params, site_key, today, check, str(config.root))
 
 
 def _copy(res: RecordValues) -> RecordValues:
@@ -241,8 +314,8 @@ def derive(config: ProjectConfig, sites: pd.DataFrame, *, today: dt.date,
 
     ``sites``: site_id and list_size (from sites.csv). Problems are returned, not raised, so the
     loader can report them together with those of the other tables. Results for a records file
-    are cached in the process (keyed by the params text, the file's size and modification time,
-    the sites and ``today``).
+    are cached in the process (keyed by the params text, the file's content, the sites and
+    ``today``); a SQL source is never cached.
     """
     key = _cache_key(config, sites, today, check)
     if key is not None and key in _CACHE:
@@ -267,6 +340,11 @@ def _derive(config: ProjectConfig, sites: pd.DataFrame, *, today: dt.date, check
                                 f"measure '{config.measures[i].id}' is defined from records but the "
                                 "params have no 'records' section") for i in needs]
         return res
+    unsafe = expression_problems(config)
+    if unsafe:
+        res = _empty()
+        res.problems = unsafe
+        return res
     try:
         src = open_source(config)
     except InputError as err:
@@ -287,9 +365,9 @@ def _derive(config: ProjectConfig, sites: pd.DataFrame, *, today: dt.date, check
             src.con.execute(f"CREATE VIEW rec AS {cq.records_view(config, 'src', types)}")
             src.con.execute(f"CREATE VIEW rec_rows AS {cq.records_view(config, 'src_rows', types)}")
         except duckdb.Error as exc:
-            res.problems = [Problem(label, config.key_line("records", "derive"), "records.derive",
-                                    f"a derived column is not valid SQL over the records: "
-                                    f"{str(exc).splitlines()[0]}")]
+            res.problems = _derive_problems(src.con, config, types) or [
+                Problem(label, config.key_line("records", "derive"), "records.derive",
+                        f"a derived column is not valid SQL over the records: {_sql_error(exc)}")]
             return res
         res.problems = _non_numeric(src, config, types)
         if res.problems:  # definitions over these columns would fail with misleading type errors

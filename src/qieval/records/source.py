@@ -61,14 +61,45 @@ def expand_env(url: str, config: ProjectConfig) -> str:
     return _ENV.sub(sub, url)
 
 
-def masked_url(url: str) -> str:
-    """The URL without its password (for messages)."""
-    try:
-        from sqlalchemy.engine import make_url
+#: ``scheme://user:PASSWORD@host…``: the password runs to the *last* ``@`` of the token (a
+#: password may itself contain ``@``, ``:`` or ``/``, well-formed or not).
+_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s'\"]*):(?P<pw>[^\s'\"]*)@"
+                           r"(?P<rest>[^@\s'\"]*)")
+#: ``?password=…`` and similar query parameters (libpq, JDBC-style and token keys).
+_QUERY_SECRET = re.compile(r"(?i)([?&;](?:password|passwd|pwd|pass|secret|token|sslpassword|sslkey"
+                           r"|api_?key|access_?key|auth|authtoken)=)([^&;#\s'\"]*)")
+MASK = "***"
 
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - a malformed URL is reported when connecting
-        return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
+
+def url_secrets(url: str) -> list[str]:
+    """The secret parts of a database URL (password, secret query parameters), raw and decoded."""
+    from urllib.parse import unquote
+
+    found = [m.group("pw") for m in _URL_PASSWORD.finditer(url)]
+    found += [m.group(2) for m in _QUERY_SECRET.finditer(url)]
+    out = []
+    for s in found:
+        for form in (s, unquote(s), unquote(s).replace("+", " ")):
+            if form and form != MASK and form not in out:
+                out.append(form)
+    return sorted(out, key=len, reverse=True)
+
+
+def mask_secrets(text: str, secrets: list[str] | tuple[str, ...] = ()) -> str:
+    """``text`` with every URL password, secret query parameter and each of ``secrets`` (e.g. the
+    password of the URL being used) replaced by ``***``: for every message that may carry a URL."""
+    text = _URL_PASSWORD.sub(lambda m: f"{m.group('head')}:{MASK}@{m.group('rest')}", text)
+    text = _QUERY_SECRET.sub(lambda m: m.group(1) + MASK, text)
+    for s in secrets:
+        if len(s) >= 3:
+            text = text.replace(s, MASK)
+    return text
+
+
+def masked_url(url: str) -> str:
+    """The URL without its password or secret query parameters (for messages); never parsed by
+    a library first, so a malformed URL is masked too."""
+    return mask_secrets(url, url_secrets(url))
 
 
 def _open_file(rec: RecordSource, config: ProjectConfig) -> OpenSource:
@@ -97,6 +128,7 @@ def _open_file(rec: RecordSource, config: ProjectConfig) -> OpenSource:
     except duckdb.Error as exc:
         raise InputError(Problem(label, _line_of(str(exc)), None,
                                  f"cannot read the records: {_first_line(exc)}")) from None
+    lock_down(con, [str(path)])
     return OpenSource(con, label, path, note)
 
 
@@ -105,26 +137,31 @@ def _open_sql(rec: RecordSource, config: ProjectConfig) -> OpenSource:
     import sqlalchemy
 
     url = expand_env(rec.url or "", config)
+    secrets = url_secrets(url)
     label = masked_url(url)
     params = display_path(config.params_path)
+
+    def why(exc: BaseException) -> str:  # a driver's message may quote the URL or its password
+        return mask_secrets(_first_line(exc), secrets)
+
     try:
         engine = sqlalchemy.create_engine(url)
     except Exception as exc:  # noqa: BLE001 - bad URL or missing driver
         raise InputError(Problem(params, config.key_line("records", "url"), "records.url",
-                                 f"cannot use the database URL {label}: {_first_line(exc)}")) from None
+                                 f"cannot use the database URL {label}: {why(exc)}")) from None
     try:
         try:
             conn = engine.connect()
         except Exception as exc:  # noqa: BLE001 - refused, unknown host, bad password …
             raise InputError(Problem(params, config.key_line("records", "url"), "records.url",
-                                     f"cannot connect to {label}: {_first_line(exc)}")) from None
+                                     f"cannot connect to {label}: {why(exc)}")) from None
         try:
             result = conn.execute(sqlalchemy.text(rec.sql))
             names = list(result.keys())
             rows = result.fetchall()
         except Exception as exc:  # noqa: BLE001 - SQL error, permissions …
             raise InputError(Problem(params, config.key_line("records", "sql"), "records.sql",
-                                     f"the records query failed on {label}: {_first_line(exc)}")) from None
+                                     f"the records query failed on {label}: {why(exc)}")) from None
         finally:
             conn.close()
     finally:
@@ -136,7 +173,20 @@ def _open_sql(rec: RecordSource, config: ProjectConfig) -> OpenSource:
     con.register("sql_result", table)
     con.execute("CREATE VIEW src AS SELECT * FROM sql_result")
     con.execute("CREATE VIEW src_rows AS SELECT *, row_number() OVER () AS __row FROM sql_result")
+    lock_down(con)
     return OpenSource(con, label, None, "row = 1-based row of the query result")
+
+
+def lock_down(con: duckdb.DuckDBPyConnection, allowed_paths: list[str] = ()) -> None:
+    """After the source views exist: no file, network, extension or environment access except the
+    records file itself (``allowed_paths``), and the configuration locked so a params expression
+    cannot switch it back. Every ``derive``, ``where``, ``checks`` and measure expression then runs
+    over the columns of the records only (``read_csv('/etc/hostname')`` fails with a permission
+    error, reported at its params line)."""
+    if allowed_paths:
+        con.execute("SET allowed_paths = [" + ", ".join(sql_literal(p) for p in allowed_paths) + "]")
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
 
 
 def _connect() -> duckdb.DuckDBPyConnection:
