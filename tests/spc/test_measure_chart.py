@@ -88,11 +88,11 @@ def test_gap_is_kept_as_a_break_and_reported():
 def test_mdc_icons_for_a_shift_with_a_target():
     s = series([10] * 6 + [9, 11] * 3 + [30] * 8, [100] * 20, n_base=12)
     r = measure_spc(s, measure(target=25), NO_CYCLES)
-    assert r.variation == "improvement_high"
-    # MDC limits fixed on the 12 baseline points 10×6, 9, 11, 9, 11, 9, 11: mean 10; moving ranges
-    # 0×5, 1, 2×5 → mean MR = 11/11 = 1 (none above 3.267) → upl = 10 + 2.66·1 = 12.66 < target 25
+    assert r.variation == "improvement_high" and r.last_point == "improvement"
+    # The icons are read off the chart shown (a p chart; one analysis per measure): limits frozen
+    # on the baseline p̄ = 120/1200 = 0.10 → UCL = 100·(0.1 + 3·sqrt(0.1·0.9/100)) = 19 < target 25
     # → the target is consistently missed: 'fail'
-    assert r.mdc["upl"].iloc[0] == pytest.approx(12.66)
+    assert r.chart == "p" and r.result["ucl"].iloc[-1] == pytest.approx(19.0)
     assert r.assurance == "fail"
 
 

@@ -63,9 +63,13 @@ def _period(text: pd.Series, frequency: str) -> pd.Series:
     return month.fillna(day).astype("datetime64[ns]").rename(text.name)
 
 
-def _date(text: pd.Series) -> pd.Series:
-    return pd.to_datetime(text.where(text != ""), format="%Y-%m-%d", errors="coerce") \
-        .astype("datetime64[ns]").rename(text.name)
+def _date(text: pd.Series, month_end: bool = False) -> pd.Series:
+    """``YYYY-MM-DD`` dates; a month ``YYYY-MM`` is its first day (or its last, ``month_end``)."""
+    day = pd.to_datetime(text.where(text.str.len() == 10), format="%Y-%m-%d", errors="coerce")
+    month = pd.to_datetime(text.where(text.str.len() == 7), format="%Y-%m", errors="coerce")
+    if month_end:
+        month = month + pd.offsets.MonthEnd(0)
+    return day.fillna(month).astype("datetime64[ns]").rename(text.name)
 
 
 def _number(text: pd.Series) -> pd.Series:
@@ -93,12 +97,16 @@ def _typed_values(raw: pd.DataFrame, config: ProjectConfig) -> pd.DataFrame:
 def _typed_cycles(raw: pd.DataFrame) -> pd.DataFrame:
     cols = ["site_id", "cycle_id", "start", "end", "category", "change_idea", "plan", "do", "study", "act"]
     out = raw.reindex(columns=cols, fill_value="")
-    return out.assign(start=_date(out["start"]), end=_date(out["end"]))
+    return out.assign(start=_date(out["start"]), end=_date(out["end"], month_end=True))
 
 
 def _site_rules(sites: pd.DataFrame, config: ProjectConfig, label: str) -> pd.DataFrame:
+    from_list_size = [m.id for m in config.measures if m.from_records is not None
+                      and any(a is not None and a.kind == "list_size"
+                              for a in (m.from_records.numerator, m.from_records.denominator))]
     return pd.concat([
         rules.positive_whole(sites["list_size"], "list size"),
+        rules.required_population(sites["list_size"], from_list_size, config.population_label),
         rules.unknown_values(sites["site_id"], config.sites, "site", "the params site list"),
     ])
 
@@ -119,6 +127,7 @@ def _value_rules(values: pd.DataFrame, config: ProjectConfig, site_ids: list[str
         rules.required_for_unit(values["value"], unit.eq("continuous"), unit),
         rules.counts_not_negative(values["numerator"]),
         rules.counts_not_negative(values["denominator"]),
+        rules.whole_for_unit(values["denominator"], unit.isin(["percent", "count"]), unit),
         rules.denominator_positive(values["denominator"], needs_den),
         rules.numerator_within_denominator(values["numerator"], values["denominator"], proportion),
         rules.duplicate_keys(values, ["site_id", "measure_id", "period"], "row for this site, measure and period"),
@@ -142,15 +151,36 @@ def _swap_hints(table: RawTable, values: pd.DataFrame, config: ProjectConfig,
     ])
 
 
-def _cycle_rules(cycles: pd.DataFrame, config: ProjectConfig, site_ids: list[str], today: dt.date) -> pd.DataFrame:
+def _cycle_rules(raw: pd.DataFrame, config: ProjectConfig, site_ids: list[str] | None,
+                 today: dt.date) -> pd.DataFrame:
+    cycles = _typed_cycles(raw)
+    # an end given as a month (YYYY-MM) stands for its last day, but is in the future only when
+    # the whole month is
+    earliest_end = _date(raw.reindex(columns=["end"], fill_value="")["end"])
     return pd.concat([
-        rules.unknown_values(cycles["site_id"], site_ids + ["ALL"], "site", "sites.csv, or ALL"),
+        rules.unknown_values(cycles["site_id"], site_ids + ["ALL"], "site", "sites.csv, or ALL")
+        if site_ids is not None else pd.DataFrame(columns=rules.COLUMNS),
         rules.unknown_values(cycles["category"], config.categories, "category",
                              "the params categories"),
         rules.end_not_before_start(cycles["start"], cycles["end"]),
         rules.not_in_future(cycles["start"], today),
-        rules.not_in_future(cycles["end"], today),  # a cycle still running has a blank end
+        rules.not_in_future(earliest_end, today),  # a cycle still running has a blank end
     ])
+
+
+def _incomplete(values: pd.DataFrame, config: ProjectConfig, site_ids: list[str], today: dt.date) -> pd.DataFrame:
+    """Series missing periods at the start or end of the project period (baseline start to
+    intervention end; for a project still running, to the latest period in the data)."""
+    start = pd.Timestamp(config.baseline.start)
+    end = pd.Timestamp(config.intervention.end)
+    if end >= pd.Timestamp(today).to_period("M").to_timestamp():  # still running
+        if values.empty:
+            return pd.DataFrame(columns=rules.COLUMNS)
+        end = values["period"].max().to_period("M").to_timestamp()
+    measures = [m.id for m in config.measures if m.from_records is None]
+    sites = [s for s in config.sites if s in site_ids]
+    return rules.incomplete_series(values, sites, measures, start, end, config.frequency,
+                                   allowed=config.allow_gaps)
 
 
 def _sorted(problems: list[Problem]) -> list[Problem]:
@@ -175,10 +205,17 @@ def load_project_data(config: ProjectConfig, *, today: dt.date | None = None) ->
             raw[name] = read_table(config.data_dir, name)
         except InputError as err:
             problems.extend(err.problems)
-    if problems and len(raw) < len(TABLES):
-        raise InputError(_sorted(problems))
+    # A table that cannot be read is reported, and the others are still validated (without the
+    # rules that need the missing one): every problem is reported at once.
+    unread = [name for name in TABLES if name not in raw]
+    for name in unread:
+        raw[name] = RawTable(name, display_path(config.data_dir / f"{name}.csv"),
+                             pd.DataFrame(columns=list(SCHEMAS[name].columns), dtype="object"))
     stage1: dict[str, set[int]] = {}
     for name, table in raw.items():
+        if name in unread:
+            stage1[name] = set()
+            continue
         schema = SCHEMAS[name]
         if name == "measure_values" and any(m.unit == "continuous" for m in config.measures):
             schema = schema.update_column("value", required=True)
@@ -202,12 +239,13 @@ def load_project_data(config: ProjectConfig, *, today: dt.date | None = None) ->
 
     site_ids = list(dict.fromkeys(s for s in sites["site_id"] if s))
     problems += _problems(raw["sites"], _site_rules(_typed_sites(ok("sites")), config, raw["sites"].label))
-    for missing in rules.config_sites_in_table(config, sites["site_id"]):
+    for missing in rules.config_sites_in_table(config, sites["site_id"]) if "sites" not in unread else []:
         problems.append(Problem(display_path(config.params_path), config.key_line("sites"), "sites",
                                 f"site '{missing}' is listed in the params but not in "
                                 f"{raw['sites'].label}"))
     derived = None
-    if config.records is not None or any(m.from_records is not None for m in config.measures):
+    if "sites" not in unread and (config.records is not None
+                                  or any(m.from_records is not None for m in config.measures)):
         from ..records import derive  # record-level input (issue 7)
 
         derived = derive(config, _typed_sites(ok("sites")), today=today)
@@ -218,7 +256,10 @@ def load_project_data(config: ProjectConfig, *, today: dt.date | None = None) ->
                              f"measure '{mid}' is derived from the records (from_records); remove "
                              "its rows from this table") for r, mid in values.loc[dup, "measure_id"].items()]
     values_ok = _typed_values(ok("measure_values"), config)
-    problems += _problems(raw["measure_values"], _value_rules(values_ok, config, site_ids, today))
+    value_problems = _value_rules(values_ok, config, site_ids, today)
+    if "sites" in unread:  # the site ids are unknown, so no row can be said to name a wrong one
+        value_problems = value_problems[~value_problems["message"].astype(str).str.startswith("unknown site ")]
+    problems += _problems(raw["measure_values"], value_problems)
     problems += _problems(raw["measure_values"], _swap_hints(raw["measure_values"], values, config,
                                                              site_ids))
     # Gaps are judged on every row whose site, measure and period are usable, even if another
@@ -233,12 +274,15 @@ def load_project_data(config: ProjectConfig, *, today: dt.date | None = None) ->
     )
     keyed = values.loc[usable & ~values["period"].gt(pd.Timestamp(today))]
     gaps = rules.series_gaps(keyed, config.frequency, allowed=config.allow_gaps)
+    if not values["period"].gt(pd.Timestamp(today)).any():  # a future row's series cannot be judged
+        gaps = pd.concat([gaps, _incomplete(keyed, config, site_ids, today)])
     if not usable.all():
         gaps = gaps.iloc[0:0]
     warnings = _problems(raw["measure_values"], gaps, "warning") if config.allow_gaps else []
     if not config.allow_gaps:
         problems += _problems(raw["measure_values"], gaps)
-    problems += _problems(raw["pdsa_cycles"], _cycle_rules(_typed_cycles(ok("pdsa_cycles")), config, site_ids, today))
+    problems += _problems(raw["pdsa_cycles"], _cycle_rules(ok("pdsa_cycles"), config,
+                                                        None if "sites" in unread else site_ids, today))
     if config.standards:  # optional table of the accreditation extension (issue 5)
         from ..accreditation import validate_assessments
 
@@ -253,7 +297,10 @@ def load_project_data(config: ProjectConfig, *, today: dt.date | None = None) ->
         values = pd.concat([values.assign(row=values.index.astype("int64")),
                             derived.values.assign(row=0)], ignore_index=True)
         values.index = values.pop("row")
-    sites = sites.assign(list_size=sites["list_size"].astype("int64")).reset_index(drop=True)
+    # list_size: int64, or nullable Int64 where some site has none (a trust, a region)
+    sizes = sites["list_size"]
+    sites = sites.assign(list_size=sizes.astype("int64" if sizes.notna().all() else "Int64")
+                         ).reset_index(drop=True)
     values = (
         values.assign(row=values.index.astype("int64"))
         .sort_values(["measure_id", "site_id", "period"], kind="stable")

@@ -53,6 +53,26 @@ def duplicate_keys(frame: pd.DataFrame, keys: list[str], label: str) -> pd.DataF
     return _out(dup.reindex(frame.index, fill_value=False), keys[-1], msg.reindex(frame.index))
 
 
+def whole_for_unit(values: pd.Series, needed: pd.Series, unit: pd.Series) -> pd.DataFrame:
+    """Denominators of percent (and count) measures are counts, so whole numbers; only a rate's
+    denominator may be a non-integer population (e.g. standardised person-years)."""
+    bad = needed & values.notna() & values.ne(values.round())
+    return _out(bad, values.name, "expected a whole number for a " + unit + " measure, got "
+                + _fmt(values) + " (only a rate measure's denominator may have decimal places)")
+
+
+def required_population(list_size: pd.Series, needed_by: list[str], label: str) -> pd.DataFrame:
+    """Blank list sizes while a measure takes its denominator from the list size
+    (``from_records: denominator: {list_size: true}``)."""
+    if not needed_by:
+        return pd.DataFrame(columns=COLUMNS)
+    which = ", ".join(f"'{m}'" for m in needed_by)
+    return _out(list_size.isna(), list_size.name,
+                f"the {label} (list_size) is blank, but measure {which} takes its denominator from "
+                "it (from_records: denominator: {list_size: true}); give the site's population, or "
+                "define that denominator from the records")
+
+
 def counts_not_negative(values: pd.Series) -> pd.DataFrame:
     """Counts below zero (formats are checked by the schema)."""
     return _out(values.lt(0), values.name, "expected a count of 0 or more, got " + _fmt(values))
@@ -128,6 +148,57 @@ def series_gaps(frame: pd.DataFrame, frequency: str, allowed: bool = False) -> p
            "(add the missing rows, or set allow_gaps: true in the params to chart the break)")
     )
     return _out(gap.reindex(frame.index, fill_value=False), "period", msg.reindex(frame.index))
+
+
+def _period_list(periods: list[pd.Timestamp], fmt: str) -> str:
+    """Missing periods in words: each one when few, else the first and last."""
+    text = [p.strftime(fmt) for p in periods]
+    if len(text) <= 3:
+        return ", ".join(text)
+    return f"{text[0]} to {text[-1]}"
+
+
+def incomplete_series(frame: pd.DataFrame, sites: list[str], measures: list[str], start: pd.Timestamp,
+                      end: pd.Timestamp, frequency: str, allowed: bool = False) -> pd.DataFrame:
+    """Periods missing at the start or end of the project period, per site × measure series.
+
+    ``start``/``end`` bound the project period (month starts; for weekly data a week is missing
+    when a whole 7 days before the first or after the last row fall inside the period). A missing
+    start is reported on the series' first row, a missing end on its last row, and a series with no
+    rows at all without a row. Gaps inside a series are :func:`series_gaps`' job.
+    """
+    valid = frame[["site_id", "measure_id", "period"]].notna().all(axis=1)
+    sub = frame.loc[valid, ["site_id", "measure_id", "period"]]
+    week = frequency == "week"
+    fmt = "%Y-%m-%d" if week else "%Y-%m"
+    unit = "week" if week else "month"
+    period_end = end + pd.offsets.MonthEnd(0)  # last day of the project's last month
+    how = ("(allowed by allow_gaps: true; the charts and tables cover the data there are)" if allowed else
+           "(add the missing rows, or set allow_gaps: true in the params to report the data there are)")
+    project = f"the project period {start:%Y-%m} to {end:%Y-%m}"
+    rows: list[dict] = []
+    ordered = sub.assign(_row=sub.index).sort_values("period", kind="stable")
+    spans = {k: (g["period"].iloc[0], g["_row"].iloc[0], g["period"].iloc[-1], g["_row"].iloc[-1])
+             for k, g in ordered.groupby(["site_id", "measure_id"], sort=False)}
+    for site in sites:
+        for measure in measures:
+            if (site, measure) not in spans:
+                rows.append({"row": None, "column": "site_id", "message":
+                             f"site {site} has no rows for measure {measure} in {project} {how}"})
+                continue
+            p0, r0, p1, r1 = spans[(site, measure)]
+            if week:
+                lead = [p0 - pd.Timedelta(days=7 * k) for k in range((p0 - start).days // 7, 0, -1)]
+                trail = [p1 + pd.Timedelta(days=7 * k) for k in range(1, (period_end - p1).days // 7 + 1)]
+            else:
+                lead = list(pd.date_range(start, p0 - pd.offsets.MonthBegin(1), freq="MS")) if p0 > start else []
+                trail = list(pd.date_range(p1 + pd.offsets.MonthBegin(1), end, freq="MS")) if p1 < end else []
+            for missing, row, where in ((lead, r0, "start"), (trail, r1, "end")):
+                if missing:
+                    rows.append({"row": row, "column": "period", "message":
+                                 f"site {site}, measure {measure}: no data for {_period_list(missing, fmt)} "
+                                 f"({len(missing)} {unit}(s) missing at the {where} of {project}) {how}"})
+    return pd.DataFrame(rows, columns=COLUMNS)
 
 
 def swapped_columns(evidence: pd.Series, first: str, second: str, header_row: int, what: str,

@@ -142,52 +142,110 @@ MDC_COLOURS = {"common_cause": "#7B7D7D", "improvement": "#0072B2", "concern": "
 def spc_chart(result: pd.DataFrame, *, chart: str, improvement_direction: str, cycles: pd.DataFrame,
               title: str, ylabel: str, alt: str, target: float | None = None,
               reference: tuple[float, str] | None = None, baseline_end: pd.Timestamp | None = None,
-              gaps: list | None = None) -> plt.Figure:
+              gaps: list | None = None, partial: list | None = None) -> plt.Figure:
     """Run or control chart drawn from a computed qic() result (columns period, y, cl, lcl, ucl,
-    part, sigma_signal, runs_signal). Limits are drawn per part as steps; 3-sigma signals are
-    coloured improvement (blue ▲) or concern (orange ◆) by the improvement direction; a runs
-    signal makes that part's centre line dashed orange, as in qicharts2."""
-    fig, ax = _new()
-    sign = {"increase": 1, "decrease": -1}.get(improvement_direction, 0)
+    part, sigma_signal, runs_signal, and ``point_type`` when the points were classified by
+    :func:`qieval.spc.signals.point_types`). Limits are drawn per part as steps; special-cause
+    points are coloured improvement (blue ▲/▼), concern (orange ◆) or neutral (purple) — by
+    ``point_type`` when present, else by the 3-sigma signal and the improvement direction; a runs
+    signal makes that part's centre line dashed orange, as in qicharts2. A result carrying moving
+    ranges (``mr``, ``mr_cl``, ``mr_ucl``: an XmR chart) gets its MR chart underneath. ``partial``
+    periods (pooled from only some sites) are ringed."""
+    has_mr = "mr" in result.columns
+    if has_mr:
+        fig, (ax, ax_mr) = _new_pair()
+    else:
+        fig, ax = _new()
     with plt.rc_context(RC):
-        ax.plot(result["period"], result["y"], lw=1.2, color=GREY, zorder=2)
-        for part, g in result.groupby("part", sort=True):
-            runs = bool(g["runs_signal"].any())
-            ax.step(g["period"], g["cl"], where="mid", lw=1.4 if not runs else 1.8,
-                    color=MDC_COLOURS["concern"] if runs else DARK, ls="--" if runs else "-",
-                    label=("centre line (runs signal)" if runs else "centre line") if part == 1 else None)
-            if chart != "run":
-                for col in ("ucl", "lcl"):
-                    ax.step(g["period"], g[col], where="mid", lw=1, color="#768692", ls="-",
-                            label="control limits (3σ)" if part == 1 and col == "ucl" else None)
-        signal = result["sigma_signal"].fillna(False).astype(bool) & result["y"].notna()
-        high = result["y"] > result["cl"]
-        better = (high & (sign > 0)) | (~high & (sign < 0))
-        common = result.loc[~signal & result["y"].notna()]
-        ax.scatter(common["period"], common["y"], s=16, color=MDC_COLOURS["common_cause"], zorder=3,
-                   label="common cause")
-        if sign == 0:
-            neut = result.loc[signal]
-            ax.scatter(neut["period"], neut["y"], s=26, marker="o", color=MDC_COLOURS["neutral"],
-                       zorder=4, label="special cause")
-        else:
-            imp = result.loc[signal & better]
-            con = result.loc[signal & ~better]
-            if len(imp):
-                ax.scatter(imp["period"], imp["y"], s=30, marker="^" if sign > 0 else "v",
-                           color=MDC_COLOURS["improvement"], zorder=4, label="special cause: improvement")
-            if len(con):
-                ax.scatter(con["period"], con["y"], s=30, marker="D", color=MDC_COLOURS["concern"],
-                           zorder=4, label="special cause: concern")
-        for p in gaps or []:
-            ax.axvspan(p - pd.Timedelta(days=14), p + pd.Timedelta(days=14), color="#FFB81C", alpha=0.3, lw=0)
-        if gaps:
-            ax.plot([], [], color="#FFB81C", alpha=0.5, lw=6, label="missing period (not joined)")
+        _draw_spc(ax, result, chart=chart, improvement_direction=improvement_direction, gaps=gaps,
+                  partial=partial)
         shade = (result["period"].min(), baseline_end) if baseline_end is not None else None
         _finish_time_axes(ax, cycles=cycles, title=title, ylabel=ylabel, target=target,
                           reference=reference, shade=shade)
+        if has_mr:
+            _draw_mr(ax_mr, result)
+            ax_mr.set_xlim(ax.get_xlim())
+            _month_ticks(ax_mr)
+            ax.tick_params(labelbottom=False)
     fig.qieval_alt = alt
     return fig
+
+
+def _new_pair(figsize=(7.5, 4.1)):
+    """A figure with a chart above and a smaller moving-range chart below (fixed margins)."""
+    with plt.rc_context(RC):
+        fig = Figure(figsize=figsize)
+        ax, ax_mr = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [2.6, 1], "hspace": 0.12})
+    fig.subplots_adjust(left=0.09, right=0.98, top=1 - 0.3 / figsize[1], bottom=0.55 / figsize[1])
+    return fig, (ax, ax_mr)
+
+
+def _point_groups(result: pd.DataFrame, improvement_direction: str) -> dict[str, pd.Series]:
+    """Masks of the points to draw as common cause, improvement, concern and neutral special
+    cause: read from ``point_type`` when present, else from ``sigma_signal`` and the direction."""
+    shown = result["y"].notna()
+    if "point_type" in result.columns:
+        pt = result["point_type"].astype(str)
+        return {"common_cause": shown & (pt == "common_cause"),
+                "improvement": shown & (pt == "special_cause_improvement"),
+                "concern": shown & (pt == "special_cause_concern"),
+                "neutral": shown & pt.str.startswith("special_cause_neutral")}
+    sign = {"increase": 1, "decrease": -1}.get(improvement_direction, 0)
+    signal = result["sigma_signal"].fillna(False).astype(bool) & shown
+    high = result["y"] > result["cl"]
+    better = (high & (sign > 0)) | (~high & (sign < 0))
+    none = pd.Series(False, index=result.index)
+    return {"common_cause": shown & ~signal,
+            "improvement": signal & better if sign else none,
+            "concern": signal & ~better if sign else none,
+            "neutral": signal if not sign else none}
+
+
+def _draw_spc(ax, result: pd.DataFrame, *, chart: str, improvement_direction: str, gaps=None,
+              partial=None, x: str = "period") -> None:
+    """Line, centre line and limits per part, points by state, gaps and partial periods."""
+    sign = {"increase": 1, "decrease": -1}.get(improvement_direction, 0)
+    ax.plot(result[x], result["y"], lw=1.2, color=GREY, zorder=2)
+    for part, g in result.groupby("part", sort=True):
+        runs = bool(g["runs_signal"].any())
+        ax.step(g[x], g["cl"], where="mid", lw=1.4 if not runs else 1.8,
+                color=MDC_COLOURS["concern"] if runs else DARK, ls="--" if runs else "-",
+                label=("centre line (runs signal)" if runs else "centre line") if part == result["part"].min() else None)
+        if chart != "run":
+            for col in ("ucl", "lcl"):
+                ax.step(g[x], g[col], where="mid", lw=1, color="#768692", ls="-",
+                        label="control limits (3σ)" if part == result["part"].min() and col == "ucl" else None)
+    groups = _point_groups(result, improvement_direction)
+    common = result.loc[groups["common_cause"]]
+    ax.scatter(common[x], common["y"], s=16, color=MDC_COLOURS["common_cause"], zorder=3, label="common cause")
+    styles = {"improvement": ("^" if sign > 0 else "v", "special cause: improvement"),
+              "concern": ("D", "special cause: concern"), "neutral": ("o", "special cause")}
+    for kind, (marker, label) in styles.items():
+        pts = result.loc[groups[kind]]
+        if len(pts):
+            ax.scatter(pts[x], pts["y"], s=30 if kind != "neutral" else 26, marker=marker,
+                       color=MDC_COLOURS[kind], zorder=4, label=label)
+    for p in gaps or []:
+        ax.axvspan(p - pd.Timedelta(days=14), p + pd.Timedelta(days=14), color="#FFB81C", alpha=0.3, lw=0)
+    if gaps:
+        ax.plot([], [], color="#FFB81C", alpha=0.5, lw=6, label="missing period (not joined)")
+    if partial:
+        pts = result.loc[result[x].isin(partial) & result["y"].notna()]
+        ax.scatter(pts[x], pts["y"], s=80, facecolors="none", edgecolors=DARK, linewidths=1, zorder=5,
+                   label="pooled from the sites present only")
+
+
+def _draw_mr(ax, result: pd.DataFrame, x: str = "period", mr: str = "mr", cl: str = "mr_cl",
+             ucl: str = "mr_ucl") -> None:
+    """Moving-range chart under an I chart: moving ranges, their mean and upper limit (D4 = 3.267)."""
+    ax.plot(result[x], result[mr], lw=1, color=GREY, marker="o", ms=2.5, label="moving range")
+    part = result["part"] if "part" in result.columns else pd.Series(1, index=result.index)
+    for k, g in result.groupby(part, sort=True):
+        first = k == part.min()
+        ax.step(g[x], g[cl], where="mid", lw=1.2, color=DARK, label="mean moving range" if first else None)
+        ax.step(g[x], g[ucl], where="mid", lw=1, color="#768692", label="MR upper limit" if first else None)
+    ax.set_ylabel("moving range")
+    ax.set_ylim(bottom=0)
 
 
 def forest_plot(effects: pd.DataFrame, *, unit: str, title: str, alt: str) -> plt.Figure:

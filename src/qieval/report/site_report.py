@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..config import Measure, display_path
+from ..config import Measure, display_path, project_path
 from ..io.load import ProjectData, load, site_cycles, site_values
 from ..measures.series import measure_series
 from ..measures.summary import compare_periods
@@ -24,7 +24,7 @@ from ..spc.icons import assurance_icon_svg, variation_icon_svg
 from ..spc.measure_chart import MeasureSPC, measure_spc
 from . import attribution_section, figures
 from .html import Html, definition_list, heading, para, table
-from ..format import fmt_month, fmt_num, fmt_p, write_atomic
+from ..format import fmt_month, fmt_num, fmt_p, path_inside, write_atomic
 from .provenance import provenance
 
 
@@ -43,7 +43,7 @@ ASSURANCE_WORDS = {"pass": "target consistently met", "fail": "target consistent
 def icons_html(spc: MeasureSPC, m: Measure) -> str:
     """MDC variation and assurance icons (inline SVG with titles) and their meaning in words."""
     if not spc.variation:
-        return para("Making Data Count icons need at least 12 points.", "notes")
+        return para("No points to show, so no Making Data Count icons.", "notes")
     out = ['<div class="icons">', variation_icon_svg(spc.variation, m.improvement_direction)]
     words = VARIATION_WORDS.get(spc.variation, spc.variation)
     if spc.assurance:
@@ -153,14 +153,12 @@ class SiteReport:
     # ---- sections -------------------------------------------------------------------------
     def title(self) -> Html:
         c, s = self.config, self.site
-        periods = self.data.measure_values["period"]
         items = [
             ("Project", c.title), ("Site", f"{s.site_name} ({s.site_id})"), ("Network", s.network),
             ("Registered patients", f"{s.list_size:,}"),
             ("Baseline", f"{fmt_month(c.baseline.start)} to {fmt_month(c.baseline.end)}"),
             ("Intervention", f"{fmt_month(c.intervention.start)} to {fmt_month(c.intervention.end)}"),
-            ("Data", f"{fmt_month(periods.min())} to {fmt_month(periods.max())}; "
-                     + (c.data.provenance or "source not stated")),
+            ("Data", self._data_range() + "; " + (c.data.provenance or "source not stated")),
         ]
         return Html(f"<header><h1>{escape(s.site_name)}: {escape(c.title)}</h1>" + definition_list(items) + "</header>")
 
@@ -194,10 +192,14 @@ class SiteReport:
     def charts(self) -> Html:
         """One SPC (or run) chart per measure with its MDC icons and what it shows in words."""
         parts = [heading("Charts: statistical process control")]
-        parts.append(para("Limits are calculated from the baseline and extended (frozen); points outside "
-                          "the 3-sigma limits are special causes, coloured blue for improvement and orange "
-                          "for concern; a dashed orange centre line marks non-random runs (Anhøj rules). "
-                          "Icons follow NHS England's Making Data Count (XmR, 2.66 × mean moving range)."))
+        parts.append(para("Limits are calculated from the baseline and extended (frozen). Points are "
+                          "special causes by NHS England's Making Data Count rules applied to the chart "
+                          "shown (outside the 3-sigma limits, a run of 7 rising or falling, two of three "
+                          "beyond 2 sigma, a run of 7 on one side), coloured blue for improvement, orange "
+                          "for concern, purple where neither direction is better; a dashed orange centre "
+                          "line marks non-random runs (Anhøj rules). The icons describe the same chart: "
+                          "the variation icon is the state of its latest point, the assurance icon "
+                          "compares the target with its limits."))
         for m in self.config.measures:
             spc = self.spc.get(m.id)
             if spc is None:
@@ -240,6 +242,20 @@ class SiteReport:
         return provenance_html(self.provenance)
 
     # ---- helpers ---------------------------------------------------------------------------
+    def _data_range(self) -> str:
+        """This site's own data range, with the periods missing from any of its series."""
+        periods = pd.concat([s["period"] for s in self.series.values() if len(s)]) if self.series else pd.Series([])
+        values = pd.concat([s.loc[s["value"].notna(), "period"] for s in self.series.values() if len(s)]) \
+            if self.series else pd.Series([])
+        if not len(values):
+            return "no data for this site"
+        text = f"{fmt_month(values.min())} to {fmt_month(values.max())}"
+        missing = sorted(set(periods) - set(values))
+        gaps = sorted({g for spc in self.spc.values() for g in spc.gaps} | set(missing))
+        if gaps:
+            text += " (missing: " + ", ".join(fmt_month(g) for g in gaps) + ")"
+        return text
+
     def _published(self, m: Measure, result: pd.DataFrame) -> tuple[pd.DataFrame, str]:
         """The chart's points for this audience: points resting on small counts removed (a note
         says so). Limits are drawn from the engine's result unchanged."""
@@ -270,6 +286,7 @@ class SiteReport:
             "list_size": int(self.site.list_size), "pdsa_cycles": int(len(self.cycles)),
             "summary": _records(self.summary),
             "spc": {k: {"chart": v.chart, "variation": v.variation, "assurance": v.assurance,
+                        "last_point": v.last_point, "reason": v.reason,
                         "findings": v.findings, "suggestion": v.suggestion,
                         "sigma_signals": int(v.result["sigma_signal"].sum()),
                         "runs_signal": bool(v.result["runs_signal"].any())}
@@ -320,6 +337,7 @@ def prepare(params_path: str | Path, site_id: str, output_dir: str | Path | None
     params' small-number policy applied to tables, charts and text; see :mod:`qieval.disclosure`).
     The JSON of key results is written for evaluator copies only."""
     data = load(params_path)
+    output_dir = project_path(data.config.root, output_dir)  # relative: from the project root
     if not (data.sites["site_id"].to_numpy() == site_id).any():
         raise ValueError(f"site {site_id!r} is not in {display_path(data.files['sites'])}")
     values = site_values(data, site_id)
@@ -332,6 +350,6 @@ def prepare(params_path: str | Path, site_id: str, output_dir: str | Path | None
                         provenance(data.files, data.config.params_path, data.config.root),
                         audience=audience, policy=policy_for(audience, data.config))
     if output_dir is not None and audience == "evaluator":
-        write_atomic(Path(output_dir) / f"{site_id}.json",
+        write_atomic(path_inside(output_dir, f"{site_id}.json"),
                      json.dumps(report.results(), indent=1, sort_keys=True, default=str))
     return report

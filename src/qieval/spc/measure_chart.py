@@ -1,14 +1,25 @@
 """The SPC analysis of one measure at one site (or the network): choose the chart, place the
-phases, run :func:`qic` and :func:`mdc`, and say in words what the chart shows. No plotting.
+phases, run :func:`qic`, classify every point and read the Making Data Count icons off that same
+chart, and say in words what it shows. No plotting.
 
-Chart choice (NHS Improvement "Making Data Count"; Provost & Murray, *The Health Care Data Guide*,
-2011, ch. 5–6; Laney 2002 for P′/U′):
+One analysis per measure: the chart shown, its point colours, the findings, the variation and
+assurance icons and ``last_point`` all come from one :func:`qic` result (the icons apply the MDC
+rules to that chart's own limits: :mod:`qieval.spc.signals`), so nothing beside a chart can
+contradict it.
+
+Chart choice (NHS England "Making Data Count"; Provost & Murray, *The Health Care Data Guide*,
+2011, ch. 5–6; Laney 2002 for p′/u′; Wheeler for XmR charts of counts):
 
 - fewer than :data:`MIN_BASELINE_POINTS` useful baseline points → run chart (median, Anhøj rules);
-- percent → p chart, or Laney p′ when the mean denominator is at least
-  :data:`LANEY_MIN_DENOMINATOR` (large subgroups make p-chart limits too narrow: overdispersion);
-- rate → u chart (u′ for large denominators); count → c chart; continuous → XmR (I chart);
-- a baseline with no events at all (centre line 0) gives zero-width limits, so a run chart is used.
+- a baseline with no events at all (centre line 0) gives zero-width limits, so a run chart;
+- continuous → XmR (I chart, with its moving-range chart);
+- percent → p chart, or Laney p′ when the baseline is over-dispersed; rate → u, or u′;
+- count → c chart, or an XmR (I) chart when the baseline is over-dispersed (a c chart's ±3√c̄
+  limits are far too narrow for counts in the thousands);
+- over-dispersed = Pearson's dispersion test rejects the binomial/Poisson model at 5% *and*
+  Laney's σz > 1 (:mod:`qieval.spc.dispersion`); the reason says so with the figures;
+- ``chart:`` in the params overrides the choice; an over-dispersed p, u or c chart chosen there is
+  flagged in the reason.
 
 Phases: limits are frozen on the baseline (qicharts2 ``freeze``); a measure may ask for limits to
 be recalculated at given months or at the first PDSA cycle of a category (``recalculate_at``) —
@@ -26,20 +37,34 @@ import numpy as np
 import pandas as pd
 
 from ..config import Measure
-from .mdc import _icon_names, mdc
+from .dispersion import Dispersion, dispersion
 from .qic import qic, qic_columns
+from .signals import assurance_icon, last_point_state, point_types, variation_icon
 
 MIN_BASELINE_POINTS = 12
-LANEY_MIN_DENOMINATOR = 1000
-MDC_MIN_POINTS = 12
+LANEY_MIN_DENOMINATOR = 1000  # site comparison (funnel) only
+
+#: Display names of the chart types (``chart:`` values).
+CHART_NAMES = {"run": "run", "p": "p", "pp": "Laney p′", "u": "u", "up": "Laney u′", "c": "c",
+               "i": "XmR (I)"}
+
+#: Words for ``last_point`` (the state of the latest point on the chart shown).
+LAST_POINT_WORDS = {"common_cause": "common-cause variation", "improvement": "special cause: improvement",
+                    "concern": "special cause: concern", "neutral": "special cause (no direction is better)"}
 
 
 @dataclass
 class MeasureSPC:
-    """Computed SPC result for one series.
+    """Computed SPC result for one series: one chart, and everything said about it.
 
-    ``result``: qic() columns plus ``period`` and ``phase_start`` (True at the first point of a
-    recalculated phase); ``icons``: ``variation``, ``assurance`` (MDC); ``mdc``: the mdc() frame.
+    ``result``: qic() columns plus ``period``, ``phase_start`` (True at the first point of a
+    recalculated phase), ``special_cause`` (the MDC rule a point meets, ``"Common Cause"``, or
+    ``""`` without a value) and ``point_type`` (``common_cause``, ``special_cause_improvement`` …);
+    an XmR chart also carries its moving ranges (``mr``, ``mr_cl``, ``mr_ucl``). ``variation`` and
+    ``assurance`` are the MDC icons of that chart's latest point and limits; ``last_point`` is
+    ``improvement``, ``concern``, ``neutral`` or ``common_cause``. ``dispersion``: the baseline's
+    over-dispersion figures for p, u and c data (None otherwise). ``mdc`` is kept for callers of
+    the former separate XmR analysis and is always None.
     """
 
     measure_id: str
@@ -53,6 +78,8 @@ class MeasureSPC:
     phase_starts: list[pd.Timestamp] = field(default_factory=list)
     findings: list[str] = field(default_factory=list)
     suggestion: str = ""
+    last_point: str = ""
+    dispersion: Dispersion | None = None
 
 
 def recalculation_months(measure: Measure, cycles: pd.DataFrame) -> list[pd.Timestamp]:
@@ -70,32 +97,59 @@ def recalculation_months(measure: Measure, cycles: pd.DataFrame) -> list[pd.Time
 
 def choose_chart(measure: Measure, series: pd.DataFrame) -> tuple[str, str]:
     """Chart type and the reason in words (see module docstring)."""
-    if measure.chart:
-        return measure.chart, "chart set in the params"
-    return _choose_chart(measure, series, series["phase"].to_numpy() == "baseline")
+    chart, reason, _ = _choose_chart(measure, series, series["phase"].to_numpy() == "baseline")
+    return chart, reason
 
 
-def _choose_chart(measure: Measure, series: pd.DataFrame, baseline: np.ndarray) -> tuple[str, str]:
-    """:func:`choose_chart` given the rows of the baseline phase (a boolean array)."""
-    if measure.chart:
-        return measure.chart, "chart set in the params"
+_KIND = {"percent": "p", "rate": "u", "count": "c"}
+_OVER = {"p": "pp", "u": "up", "c": "i"}
+
+
+def _dispersion(measure: Measure, series: pd.DataFrame, base: np.ndarray) -> Dispersion | None:
+    """Over-dispersion figures of the baseline points with a value (None for continuous data or
+    fewer than 3 points)."""
+    kind = _KIND.get(measure.unit)
+    if kind is None or int(base.sum()) < 3:
+        return None
+    num = series["numerator"].to_numpy(dtype=float)[base]
+    den = series["denominator"].to_numpy(dtype=float)[base] if kind != "c" else None
+    d = dispersion(num, den, kind)
+    return d if d.df > 0 and np.isfinite(d.sigma_z) else None
+
+
+def _choose_chart(measure: Measure, series: pd.DataFrame, baseline: np.ndarray
+                  ) -> tuple[str, str, Dispersion | None]:
+    """:func:`choose_chart` given the rows of the baseline phase (a boolean array), with the
+    baseline's over-dispersion figures."""
     base = baseline & series["value"].notna().to_numpy()  # baseline points with a value
     n_base = int(base.sum())
+    disp = _dispersion(measure, series, base)
+    if measure.chart:
+        reason = f"{CHART_NAMES[measure.chart]} chart set in the params (chart: {measure.chart})"
+        if disp is not None and disp.over and measure.chart in ("p", "u", "c"):
+            reason += (f". Caution: the baseline is over-dispersed ({disp.sentence()}), so this chart's "
+                       f"limits are too narrow and points outside them may be common-cause variation; "
+                       f"{CHART_NAMES[_OVER[measure.chart]]} would suit the data")
+        return measure.chart, reason, disp
     if n_base < MIN_BASELINE_POINTS:
         return "run", (f"run chart: {n_base} baseline points, fewer than the "
-                       f"{MIN_BASELINE_POINTS} needed for control limits")
-    if measure.unit in ("percent", "rate") and _masked_sum(series["numerator"], base) == 0:
-        return "run", "run chart: no events in the baseline, so control limits would have zero width"
+                       f"{MIN_BASELINE_POINTS} needed for control limits"), disp
+    if measure.unit in ("percent", "rate", "count") and _masked_sum(series["numerator"], base) == 0:
+        return "run", "run chart: no events in the baseline, so control limits would have zero width", disp
     if measure.unit == "continuous":
-        return "i", "XmR (I) chart for a continuous measure"
-    if measure.unit == "count":
-        return "c", "c chart for counts per period"
-    large = series["denominator"].mean() >= LANEY_MIN_DENOMINATOR
-    if measure.unit == "percent":
-        return ("pp", "Laney p′ chart: large denominators (mean ≥ 1,000) over-disperse a p chart") if large \
-            else ("p", "p chart for a proportion")
-    return ("up", "Laney u′ chart: large denominators (mean ≥ 1,000)") if large \
-        else ("u", "u chart for a rate")
+        return "i", "XmR chart (I chart with its moving-range chart) for a continuous measure", None
+    kind = _KIND[measure.unit]
+    if disp is not None and disp.over:
+        chart = _OVER[kind]
+        why = {"p": "a p chart's binomial limits would be too narrow, so Laney's p′ chart widens them by σz",
+               "u": "a u chart's Poisson limits would be too narrow, so Laney's u′ chart widens them by σz",
+               "c": ("a c chart's Poisson limits (±3√c̄) would be far too narrow, so an XmR (I) chart "
+                     "takes its limits from the moving ranges")}[kind]
+        return chart, f"{CHART_NAMES[chart]} chart: the baseline is over-dispersed ({disp.sentence()}): {why}", disp
+    words = {"p": "p chart for a proportion", "u": "u chart for a rate", "c": "c chart for counts per period"}[kind]
+    if disp is None:
+        return kind, words, None
+    return kind, f"{words}: no over-dispersion in the baseline ({disp.sentence()})", disp
 
 
 def _masked_sum(column: pd.Series, mask: np.ndarray):
@@ -142,7 +196,11 @@ def _qic_phases(series: pd.DataFrame, measure: Measure, chart: str, n_base: int,
             warnings.simplefilter("ignore")
             cols = qic_columns(chunk, "period", y, n, chart=chart, freeze=freeze, multiply=mult,
                                target=measure.target)  # qic() before it becomes a frame
+            if chart == "i":  # the moving-range chart drawn under every I chart (qicharts2 users expect it)
+                mr = qic_columns(chunk, "period", y, n, chart="mr", freeze=freeze, multiply=mult)
         n_points = len(cols["x"])
+        if chart == "i":
+            cols["mr"], cols["mr_cl"], cols["mr_ucl"] = mr["y"], mr["cl"], mr["ucl"]
         cols["part"] = np.full(n_points, k + 1, dtype=np.int64)
         cols["phase_start"] = np.arange(n_points) == 0
         cols["period"] = cols["x"]
@@ -150,34 +208,14 @@ def _qic_phases(series: pd.DataFrame, measure: Measure, chart: str, n_base: int,
     return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
 
-def _mdc(series: pd.DataFrame, measure: Measure, baseline: np.ndarray, starts: list[pd.Timestamp]):
-    """mdc() of the points with a value (``baseline``: the rows of the baseline phase), and the
-    variation and assurance icons of its last point."""
-    value = series["value"]
-    keep = value.notna().to_numpy()
-    if int(keep.sum()) < MDC_MIN_POINTS:
-        return None, "", ""
-    ok = series if keep.all() else series.loc[keep]  # the rows with a value
-    # Limits fixed on the baseline, unless the baseline never varies (e.g. 0% every month), which
-    # would give zero-width or undefined limits: then the whole series sets them.
-    n_base = int(baseline.sum())
-    varied = len(pd.unique(value.to_numpy()[keep & baseline])) > 1
-    fix = n_base if n_base >= 12 and not starts and varied else None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        result = mdc(ok, "value", "period", rebase=[s for s in starts if s > ok["period"].min()] or None,
-                     fix_after_n_points=fix, improvement_direction=measure.improvement_direction,
-                     target=measure.target, screen_outliers=True)
-    _, _, variation, assurance = _icon_names(result)  # as mdc_icons(result), one facet
-    return result, str(variation[0]), str(assurance[0])
-
-
-def _findings(r: pd.DataFrame, measure: Measure, chart: str) -> list[str]:
-    """Plain sentences on what the chart shows (signals per phase)."""
+def _findings(r: pd.DataFrame, measure: Measure, chart: str, last_point: str) -> list[str]:
+    """Plain sentences on what the chart shows: runs signals per phase (Anhøj), special-cause
+    points by the Making Data Count rules, and the state of the latest point (as the icon)."""
     out = []
     sign = {"increase": 1, "decrease": -1}.get(measure.improvement_direction, 0)
     col = {c: r[c].to_numpy() for c in ("part", "runs_signal", "longest_run", "longest_run_max",
-                                        "n_crossings", "n_crossings_min", "sigma_signal", "y", "cl")}
+                                        "n_crossings", "n_crossings_min", "sigma_signal", "y", "cl",
+                                        "point_type", "special_cause")}
     parts = np.unique(col["part"])
     for part in parts:
         rows = col["part"] == part
@@ -190,21 +228,45 @@ def _findings(r: pd.DataFrame, measure: Measure, chart: str) -> list[str]:
                        f"(signal above {int(col['longest_run_max'][at])}) or crossings "
                        f"{int(col['n_crossings'][at])} (signal below {int(col['n_crossings_min'][at])}), "
                        "Anhøj rules: a shift in the process.")
+        words = []
         if chart != "run":
             sig = rows & col["sigma_signal"]
             if sig.any():
                 with np.errstate(invalid="ignore"):
                     above = int((col["y"][sig] > col["cl"][sig]).sum())
                 below = int(sig.sum()) - above
-                words = []
                 for k, side, better in ((above, "above the upper", sign > 0), (below, "below the lower", sign < 0)):
                     if k:
                         kind = "" if sign == 0 else (" (improvement)" if better else " (concern)")
                         words.append(f"{k} point(s) {side} limit{kind}")
-                out.append(f"In {label}: " + "; ".join(words) + ".")
+        other = rows & (col["special_cause"] != "") & (col["special_cause"] != "Common Cause") & ~col["sigma_signal"]
+        if other.any():
+            rules = sorted({_rule_words(t) for t in col["special_cause"][other]})
+            words.append(f"{int(other.sum())} point(s) in {' or '.join(rules)}")
+        if words:
+            out.append(f"In {label}: " + "; ".join(words) + " (special causes, Making Data Count rules).")
     if not out:
-        out.append("Common-cause variation only: no signal of a change by the Anhøj or 3-sigma rules.")
+        out.append("Common-cause variation only: no signal of a change by the Anhøj or Making Data Count rules.")
+    ok = ~pd.isna(col["y"]) if col["y"].dtype == object else ~np.isnan(col["y"].astype(float))
+    if ok.any() and last_point:
+        at = np.flatnonzero(ok)[-1]
+        rule = "" if last_point == "common_cause" else f" ({_rule_words(col['special_cause'][at])})"
+        out.append(f"Latest point, {pd.Timestamp(r['period'].iloc[at]):%b %Y}: "
+                   f"{LAST_POINT_WORDS[last_point]}{rule}; the variation icon shows this point.")
     return out
+
+
+def _rule_words(label: str) -> str:
+    """The MDC rule behind a special-cause label, in words."""
+    if label.startswith("Above") or label.startswith("Below"):
+        return "outside the control limits"
+    if label.startswith("7 Point Trend"):
+        return "a run of 7 rising or falling points"
+    if label.startswith("2 in 3"):
+        return "two of three points beyond a 2-sigma limit"
+    if label.startswith("7 Points"):
+        return "a run of 7 points on one side of the centre line"
+    return label
 
 
 def measure_spc(series: pd.DataFrame, measure: Measure, cycles: pd.DataFrame) -> MeasureSPC:
@@ -216,14 +278,20 @@ def measure_spc(series: pd.DataFrame, measure: Measure, cycles: pd.DataFrame) ->
     series = _sorted_by_period(series)
     phase = series["phase"].to_numpy()
     baseline = phase == "baseline"
-    chart, reason = _choose_chart(measure, series, baseline)
+    chart, reason, disp = _choose_chart(measure, series, baseline)
     starts = recalculation_months(measure, cycles)
     result = _qic_phases(series, measure, chart, int(baseline.sum()), starts)
-    mdc_result, variation, assurance = _mdc(series, measure, baseline, starts)
+    labels, types = point_types(result, measure.improvement_direction)
+    result["special_cause"] = labels
+    result["point_type"] = types
+    last_type, last_point = last_point_state(types)
+    variation = variation_icon(last_type, measure.improvement_direction)
+    assurance = assurance_icon(result, measure.target, measure.improvement_direction)
     missing = series["value"].isna().to_numpy()
     gaps = list(series.loc[missing, "period"]) if missing.any() else []
-    out = MeasureSPC(measure.id, chart, reason, result, mdc_result, variation, assurance, gaps,
-                     [s for s in starts if s > series["period"].min()], _findings(result, measure, chart))
+    out = MeasureSPC(measure.id, chart, reason, result, None, variation, assurance, gaps,
+                     [s for s in starts if s > series["period"].min()],
+                     _findings(result, measure, chart, last_point), last_point=last_point, dispersion=disp)
     n_intervention = int((phase == "intervention").sum()) if len(result) == len(series) else len(result)
     if not starts and result["runs_signal"].to_numpy()[result["part"].to_numpy() == 1].any() and n_intervention:
         first_cycle = cycles["start"].min() if len(cycles) else None
@@ -245,7 +313,7 @@ def icon_summary(results: list[tuple[str, Measure, MeasureSPC]]) -> pd.DataFrame
         ok = spc.result.dropna(subset=["y"])
         rows.append({
             "site_id": site_id, "measure_id": m.id, "title": m.title, "chart": spc.chart,
-            "variation": spc.variation, "assurance": spc.assurance,
+            "variation": spc.variation, "assurance": spc.assurance, "last_point": spc.last_point,
             "latest_period": ok["period"].iloc[-1] if len(ok) else pd.NaT,
             "latest_value": float(ok["y"].iloc[-1]) if len(ok) else np.nan,
             "target": m.target, "improvement_direction": m.improvement_direction,
