@@ -9,14 +9,12 @@ read the same numbers, computed once here.
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from ..format import write_atomic
+from ..format import csv_text, write_atomic
 from . import rules
 from .framework import Framework
 
@@ -206,13 +204,10 @@ def summary_sentences(status: pd.DataFrame, noun: str = "practices") -> list[str
 
 
 def status_csv_text(status: pd.DataFrame) -> str:
-    """The status table as CSV text (``\\n`` line endings, every cell quoted only when needed)."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(STATUS_COLUMNS)
-    for row in status[STATUS_COLUMNS].itertuples(index=False):
-        writer.writerow(list(row))
-    return buf.getvalue()
+    """The status table as CSV text (``\\n`` line endings, every cell quoted only when needed; a
+    cell a spreadsheet would run as a formula, e.g. ``=HYPERLINK(…)``, starts with ``'``:
+    :func:`qieval.format.csv_text`)."""
+    return csv_text(STATUS_COLUMNS, status[STATUS_COLUMNS].itertuples(index=False))
 
 
 def write_status_csv(status: pd.DataFrame, path: str | Path) -> Path:
