@@ -34,6 +34,9 @@ def fit_measure(values: pd.DataFrame, cycles: pd.DataFrame, measure: Measure) ->
     interventions = _select(cycles, ["site_id", "start", "category"])
     if v.empty or interventions.empty:
         return "no data or no PDSA cycles to attribute"
+    constant = _constant(v, "value" if measure.unit == "continuous" else None)
+    if constant:
+        return constant
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -42,6 +45,19 @@ def fit_measure(values: pd.DataFrame, cycles: pd.DataFrame, measure: Measure) ->
                        rate_per=measure.per if measure.unit == "rate" else 1.0)
     except InputError as err:
         return "; ".join(p.message for p in err.problems)
+    except (ValueError, FloatingPointError, np.linalg.LinAlgError) as exc:  # degenerate data
+        return f"the model could not be fitted to these data ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
+
+
+def _constant(v: pd.DataFrame, column: str | None) -> str:
+    """Why a series cannot be modelled because it never varies ("" when it does): a continuous
+    measure with the same value in every period (the gaussian GLM's first guess is then NaN)."""
+    if column is not None:
+        x = pd.to_numeric(v[column], errors="coerce").dropna().to_numpy()
+        if len(x) and np.all(x == x[0]):
+            return (f"the measure has the same value ({x[0]:g}) in every period, so there is no variation "
+                    "for a model to attribute")
+    return ""
 
 
 def _select(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
