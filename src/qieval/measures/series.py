@@ -116,15 +116,42 @@ def measure_series(values: pd.DataFrame, config: ProjectConfig, measure: Measure
     }, copy=False)  # every array here is new and used once
 
 
+def pooled_coverage(values: pd.DataFrame, frequency: str = "month") -> pd.DataFrame:
+    """Which sites each network period rests on: one row per measure × period with ``n_sites``
+    (sites reporting), ``n_expected`` (sites with any row of the measure) and ``missing_sites``
+    (their ids, comma-separated; ``""`` when complete)."""
+    cols = ["measure_id", "period", "n_sites", "n_expected", "missing_sites"]
+    if values.empty:
+        return pd.DataFrame(columns=cols)
+    out = []
+    for measure_id, g in values.groupby("measure_id", sort=True):
+        expected = sorted(set(g["site_id"]))
+        present = g.groupby("period", sort=True)["site_id"].agg(lambda s: set(s))
+        full = pd.date_range(present.index.min(), present.index.max(),
+                             freq="7D" if frequency == "week" else "MS")
+        for period in sorted(set(full) | set(present.index)):
+            have = present.get(period, set())
+            out.append((measure_id, period, len(have), len(expected),
+                        ", ".join(s for s in expected if s not in have)))
+    return pd.DataFrame(out, columns=cols)
+
+
 def pooled_values(values: pd.DataFrame, config: ProjectConfig) -> pd.DataFrame:
     """Network totals per period: numerators and denominators summed over sites; continuous
-    values averaged. A period is pooled only when every site reported it (no partial totals)."""
-    n_sites = values["site_id"].nunique()
+    values averaged. Never truncated silently: a period some sites did not report is, for
+    percentages, rates and continuous measures, computed from the sites present and marked
+    (``partial`` True, ``missing_sites`` naming them); for counts it is left out, since a total
+    over fewer sites is not comparable (:func:`pooled_coverage` says which periods and sites)."""
     units = {m.id: m.unit for m in config.measures}
     g = values.groupby(["measure_id", "period"], sort=True)
     out = g.agg(numerator=("numerator", "sum"), denominator=("denominator", "sum"),
-                value=("value", "mean"), n_sites=("site_id", "nunique")).reset_index()
-    out = out.loc[out["n_sites"] == n_sites].drop(columns="n_sites")
+                value=("value", "mean")).reset_index()
+    cov = pooled_coverage(values, config.frequency)
+    out = out.merge(cov[["measure_id", "period", "missing_sites"]], on=["measure_id", "period"], how="left")
+    out["missing_sites"] = out["missing_sites"].fillna("")
+    out["partial"] = out["missing_sites"] != ""
+    unit = out["measure_id"].map(units)
+    out = out.loc[~((unit == "count") & out["partial"])].reset_index(drop=True)
     unit = out["measure_id"].map(units)
     out.loc[unit == "continuous", ["numerator", "denominator"]] = np.nan
     out.loc[unit == "count", "denominator"] = np.nan

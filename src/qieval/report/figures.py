@@ -248,6 +248,98 @@ def _draw_mr(ax, result: pd.DataFrame, x: str = "period", mr: str = "mr", cl: st
     ax.set_ylim(bottom=0)
 
 
+def qic_figure(result: pd.DataFrame, *, chart: str, improvement_direction: str = "neutral",
+               facets: list[str] | None = None, mr: pd.DataFrame | None = None, title: str = "",
+               ylabel: str = "", legend: bool = True) -> Figure:
+    """A qic() result drawn as qicharts2 draws it: one panel per facet cell (``facets``: the
+    result's facet columns), centre line and limits per part, points by state (``point_type`` when
+    present, else the 3-sigma signal), dashed centre line on a runs signal, the target, and a
+    moving-range panel when ``mr`` (a qic(chart="mr") result with the same rows) is given or the
+    result carries ``mr`` columns. Reads the result's columns only; draws a matplotlib legend."""
+    facets = [f for f in (facets or []) if f in result.columns]
+    cells = list(result.groupby(facets, sort=False)) if facets else [((), result)]
+    with_mr = mr is not None or "mr" in result.columns
+    if with_mr and len(cells) == 1:
+        fig, (ax, ax_mr) = _new_pair((7.5, 4.6))
+        axes = [ax]
+    else:
+        with plt.rc_context(RC):
+            fig = Figure(figsize=(7.5, 2.6 * len(cells) + 0.6))
+            axes = list(np.atleast_1d(fig.subplots(len(cells), 1, squeeze=False)[:, 0]))
+        fig.subplots_adjust(left=0.09, right=0.98, top=1 - 0.3 / (2.6 * len(cells) + 0.6),
+                            bottom=0.55 / (2.6 * len(cells) + 0.6), hspace=0.45)
+        ax_mr = None
+    with plt.rc_context(RC):
+        for ax, (key, cell) in zip(axes, cells):
+            cell = cell.reset_index(drop=True)
+            if "part" not in cell.columns:
+                cell = cell.assign(part=1)
+            _draw_spc(ax, cell, chart=chart, improvement_direction=improvement_direction, x="x")
+            if "target" in cell.columns and cell["target"].notna().any():
+                ax.plot(cell["x"], cell["target"], color=DARK, lw=1, ls=":", label="target")
+            name = ", ".join(map(str, key if isinstance(key, tuple) else (key,)))
+            ax.set_title(" · ".join(t for t in (title, name) if t), loc="left")
+            ax.set_ylabel(ylabel)
+            if legend and ax is axes[0]:
+                ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+        if ax_mr is not None:
+            src = result if mr is None else mr.assign(mr=mr["y"], mr_cl=mr["cl"], mr_ucl=mr["ucl"])
+            _draw_mr(ax_mr, src.reset_index(drop=True), x="x")
+            if legend:
+                ax_mr.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    if legend:
+        fig.subplots_adjust(right=0.74)
+    return fig
+
+
+#: Making Data Count point colours by mdc() point_type.
+_MDC_POINT = {"common_cause": ("common_cause", "o", "common cause"),
+              "special_cause_improvement": ("improvement", "o", "special cause: improvement"),
+              "special_cause_concern": ("concern", "o", "special cause: concern"),
+              "special_cause_neutral_high": ("neutral", "o", "special cause: neutral (high)"),
+              "special_cause_neutral_low": ("neutral", "o", "special cause: neutral (low)")}
+
+
+def mdc_figure(result: pd.DataFrame, *, facet_column: str | None = None, title: str = "", ylabel: str = "",
+               legend: bool = True) -> Figure:
+    """An mdc() result drawn as Making Data Count charts are: the values, the mean, the process
+    limits (solid) and the 2-sigma limits (dotted) per rebase group, points coloured by
+    ``point_type``, the target (dashed); one panel per facet. Reads the result's columns only."""
+    cells = (list(result.groupby(facet_column, sort=False)) if facet_column and facet_column in result.columns
+             and result[facet_column].nunique() > 1 else [("", result)])
+    height = 2.6 * len(cells) + 0.6
+    with plt.rc_context(RC):
+        fig = Figure(figsize=(7.5, height))
+        axes = list(fig.subplots(len(cells), 1, squeeze=False)[:, 0])
+    fig.subplots_adjust(left=0.09, right=0.74 if legend else 0.98, top=1 - 0.3 / height,
+                        bottom=0.55 / height, hspace=0.45)
+    with plt.rc_context(RC):
+        for ax, (key, cell) in zip(axes, cells):
+            cell = cell.reset_index(drop=True)
+            ax.plot(cell["x"], cell["y"], lw=1.2, color=GREY, zorder=2)
+            for k, g in cell.groupby("rebase_group", sort=True):
+                first = k == cell["rebase_group"].min()
+                ax.plot(g["x"], g["mean"], color=DARK, lw=1.4, label="mean" if first else None)
+                ax.plot(g["x"], g["upl"], color="#768692", lw=1, label="process limits" if first else None)
+                ax.plot(g["x"], g["lpl"], color="#768692", lw=1)
+                ax.plot(g["x"], g["nupl"], color="#768692", lw=0.8, ls=":",
+                        label="2-sigma limits" if first else None)
+                ax.plot(g["x"], g["nlpl"], color="#768692", lw=0.8, ls=":")
+            pt = cell["point_type"].astype(str)
+            for kind, (colour, marker, label) in _MDC_POINT.items():
+                pts = cell.loc[pt == kind]
+                if len(pts):
+                    ax.scatter(pts["x"], pts["y"], s=22, marker=marker, color=MDC_COLOURS[colour], zorder=3,
+                               label=label)
+            if "target" in cell.columns and cell["target"].notna().any():
+                ax.plot(cell["x"], cell["target"], color=DARK, lw=1, ls="--", label="target")
+            ax.set_title(" · ".join(t for t in (title, str(key)) if t), loc="left")
+            ax.set_ylabel(ylabel)
+            if legend and ax is axes[0]:
+                ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    return fig
+
+
 def forest_plot(effects: pd.DataFrame, *, unit: str, title: str, alt: str) -> plt.Figure:
     """Effects by category as points with interval bars (columns category, abs_change, abs_low,
     abs_high, separable); categories that cannot be separated are listed, not plotted."""

@@ -15,14 +15,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..config import Measure
+from ..config import Measure, project_path
 from ..disclosure import DisclosurePolicy, policy_for
 from ..io.load import ProjectData, load, site_cycles, site_values
-from ..measures.series import measure_series, pooled_values
+from ..measures.series import measure_series, pooled_coverage, pooled_values
 from ..measures.summary import compare_periods
 from ..spc.icons import assurance_icon_svg, variation_icon_svg
 from ..spc.measure_chart import MeasureSPC, icon_summary, measure_spc, site_comparison
 from . import attribution_section, figures
+from .by_site import BySite
 from .html import Html, definition_list, heading, para, table
 from ..format import fmt_month, fmt_num, write_atomic
 from .provenance import provenance
@@ -36,6 +37,7 @@ class NetworkReport:
     summary: pd.DataFrame
     spc: dict[str, MeasureSPC]
     site_spc: list[tuple[str, Measure, MeasureSPC]]
+    coverage: pd.DataFrame  # pooled_coverage(): which sites each network period rests on
     provenance: dict = field(default_factory=dict)
     attributions: dict = field(default_factory=dict)
     output_dir: Path | None = None
@@ -59,6 +61,9 @@ class NetworkReport:
             ("Intervention", f"{fmt_month(c.intervention.start)} to {fmt_month(c.intervention.end)}"),
             ("Data", f"{fmt_month(periods.min())} to {fmt_month(periods.max())}; {c.data.provenance}"),
         ]
+        ranges = self._site_ranges()
+        if ranges:
+            items.append(("Sites with a shorter or broken series", ranges))
         links = " · ".join(f'<a href="sites/{escape(x)}.html">{escape(n)}</a>'
                            for x, n in zip(s["site_id"], s["site_name"]))
         return Html(f"<header><h1>{escape(c.title)}: network report</h1>" + definition_list(items)
@@ -68,9 +73,46 @@ class NetworkReport:
         a = self.config.aim
         return Html(heading("Aim") + f'<blockquote class="aim">{escape(a.statement)}</blockquote>')
 
+    def _site_ranges(self) -> str:
+        """Each site whose data do not cover the whole project range, with its actual range."""
+        v = self.data.measure_values
+        names = dict(zip(self.data.sites["site_id"], self.data.sites["site_name"]))
+        lo, hi = v["period"].min(), v["period"].max()
+        out = []
+        for site_id, g in v.groupby("site_id", sort=True):
+            per_measure = g.groupby("measure_id")["period"].agg(["min", "max", "nunique"])
+            full = self.config.frequency == "month" and all(
+                r["nunique"] == (r["max"].year - r["min"].year) * 12 + r["max"].month - r["min"].month + 1
+                for _, r in per_measure.iterrows())
+            if g["period"].min() > lo or g["period"].max() < hi or not full:
+                words = f"{names.get(site_id, site_id)}: {fmt_month(g['period'].min())} to {fmt_month(g['period'].max())}"
+                out.append(words if full else words + " with months missing")
+        return "; ".join(out)
+
+    def _coverage_note(self, m: Measure) -> tuple[str, list]:
+        """A sentence on the network periods some sites did not report, and those periods."""
+        cov = self.coverage.loc[(self.coverage["measure_id"] == m.id) & (self.coverage["missing_sites"] != "")]
+        if cov.empty:
+            return "", []
+        groups = []
+        for missing, g in cov.groupby("missing_sites", sort=False):
+            months = list(g["period"])
+            span = fmt_month(months[0]) if len(months) == 1 else f"{fmt_month(months[0])} to {fmt_month(months[-1])}"
+            groups.append(f"{span} ({len(months)} period(s); missing: {missing})")
+        if m.unit == "count":
+            return ("Left out of the network chart and table, because a total over fewer sites is not "
+                    "comparable: " + "; ".join(groups) + "."), []
+        return ("Computed from the sites present and ringed on the chart: " + "; ".join(groups) + "."), \
+            list(cov["period"])
+
     def measures_table(self) -> Html:
-        return measures_table_html(self.summary, self.config,
-                                   "Measures: baseline vs intervention (all sites pooled)", self.policy)
+        table_html = measures_table_html(self.summary, self.config,
+                                         "Measures: baseline vs intervention (all sites pooled)", self.policy)
+        notes = [f"{m.title}: {n}" for m in self.config.measures for n in [self._coverage_note(m)[0]] if n]
+        if notes:
+            table_html = Html(table_html + "<ul class='notes'>" + "".join(f"<li>{escape(n)}</li>" for n in notes)
+                              + "</ul>")
+        return table_html
 
     def icon_matrix(self) -> Html:
         """Site × measure: MDC variation and assurance icons with the latest value and target."""
@@ -130,10 +172,14 @@ class NetworkReport:
                    f"{fmt_month(r['period'].max())}; latest {fmt_num(r['y'].iloc[-1], m.decimals)} {m.label}. "
                    + " ".join(spc.findings))
             ref = (m.reference.value, m.reference.label) if m.reference else None
+            note, partial = self._coverage_note(m)
+            if note:
+                parts.append(para(note, "notes"))
+                alt += " " + note
             parts.append(figures.figure_html(figures.spc_chart(
                 spc.result, chart=spc.chart, improvement_direction=m.improvement_direction, cycles=cycles,
                 title=m.title, ylabel=m.label, alt=alt, target=m.target, reference=ref,
-                baseline_end=pd.Timestamp(self.config.baseline.end), gaps=spc.gaps)))
+                baseline_end=pd.Timestamp(self.config.baseline.end), gaps=spc.gaps, partial=partial)))
             parts.append(para(spc.reason[0].upper() + spc.reason[1:] + "."))
             parts.append("<ul>" + "".join(f"<li>{escape(f)}</li>" for f in spc.findings) + "</ul>")
         return Html("".join(parts))
@@ -187,6 +233,7 @@ class NetworkReport:
                "pdsa_cycles": int(len(self.data.pdsa_cycles)),
                "summary": json.loads(self.summary.to_json(orient="records", date_format="iso")),
                "spc": {k: {"chart": v.chart, "variation": v.variation, "assurance": v.assurance,
+                           "last_point": v.last_point, "reason": v.reason,
                            "findings": v.findings} for k, v in self.spc.items()}}
         out["attribution"] = {
             k: (v if isinstance(v, str) else json.loads(v.effects.to_json(orient="records")))
@@ -195,24 +242,27 @@ class NetworkReport:
 
 
 def prepare(params_path: str | Path, output_dir: str | Path | None = None,
-            audience: str = "evaluator") -> NetworkReport:
+            audience: str = "evaluator", site_detail: bool = True) -> NetworkReport:
     """Load the project and compute the pooled results (attribution runs in its section).
-    ``audience`` as in :func:`qieval.report.site_report.prepare`."""
+    ``audience`` as in :func:`qieval.report.site_report.prepare`. ``site_detail=False`` skips the
+    per-site SPC of the icon matrix (the abstract needs only the pooled results)."""
     data = load(params_path)
+    by_site = BySite(data) if site_detail else None
     pooled = pooled_values(data.measure_values, data.config)
+    coverage = pooled_coverage(data.measure_values, data.config.frequency)
     summary = compare_periods(pooled, data.config)
     spc, site_spc = {}, []
     for m in data.config.measures:
         s = measure_series(pooled, data.config, m)
         if not s.empty:
             spc[m.id] = measure_spc(s, m, data.pdsa_cycles)
-        for site_id in data.config.sites:
-            ss = measure_series(site_values(data, site_id), data.config, m)
+        for site_id in data.config.sites if by_site is not None else ():
+            ss = measure_series(by_site.values(site_id), data.config, m)
             if not ss.empty:
-                site_spc.append((site_id, m, measure_spc(ss, m, site_cycles(data, site_id))))
-    return NetworkReport(data, pooled, summary, spc, site_spc,
+                site_spc.append((site_id, m, measure_spc(ss, m, by_site.cycles(site_id))))
+    return NetworkReport(data, pooled, summary, spc, site_spc, coverage,
                          provenance(data.files, data.config.params_path, data.config.root),
-                         output_dir=Path(output_dir) if output_dir is not None else None,
+                         output_dir=project_path(data.config.root, output_dir),
                          audience=audience, policy=policy_for(audience, data.config))
 
 

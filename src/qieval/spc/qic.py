@@ -253,12 +253,15 @@ def qic(
 
     Returns a DataFrame ordered by facet then x, with the facet columns under their own names
     followed by :data:`RESULT_COLUMNS`. Part-level figures (n_obs ... runs_signal) repeat on every
-    point of the part. Raises :class:`~qieval.errors.InputError` for unusable arguments.
+    point of the part; ``result.attrs["qic"]`` keeps the chart type and facet names (for
+    :func:`qieval.spc.plot`). Raises :class:`~qieval.errors.InputError` for unusable arguments.
     """
-    return pd.DataFrame(qic_columns(
+    out = pd.DataFrame(qic_columns(
         data, x, y, n, chart=chart, facets=facets, freeze=freeze, part=part, exclude=exclude,
         multiply=multiply, cl=cl, target=target, y_neg=y_neg, screen_mr=screen_mr, agg=agg,
     ))
+    out.attrs["qic"] = {"chart": chart, "facets": _facet_names(facets), "y": y}  # read by spc.plot
+    return out
 
 
 def qic_columns(
