@@ -1,4 +1,4 @@
-"""Command line: ``qieval demo | validate | run``.
+"""Command line: ``qieval demo | new | validate | run | params-reference | lab``.
 
 Exit status: 0 success; 1 a report (or a requested PDF copy) failed (the others still completed); 2 bad input (each
 problem printed as ``FILE:ROW:COLUMN: message``, never a traceback).
@@ -97,6 +97,18 @@ def _os_error_line(err: OSError) -> str:
                         "reports already written are complete, none is half-written")
 
 
+def cmd_new(args: argparse.Namespace) -> int:
+    from .config import display_path
+    from .new_project import new_project
+
+    written = new_project(args.project, args.root)
+    print(f"wrote {', '.join(display_path(p) for p in written)}")
+    params = display_path(written[0])
+    print(f"next: replace the placeholders in {params} (every key is described in docs/params.md), "
+          f"fill the tables in {display_path(written[1].parent)}, then run: qieval validate {params}")
+    return EXIT_OK
+
+
 def cmd_params_reference(args: argparse.Namespace) -> int:
     from .format import write_atomic
     from .params_reference import render
@@ -118,6 +130,41 @@ def cmd_params_reference(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def project_root(start: Path) -> Path:
+    """The project root at or above ``start``: the nearest folder holding ``params/`` (else ``start``)."""
+    for folder in (start, *start.parents):
+        if (folder / "params").is_dir():
+            return folder
+    return start
+
+
+def cmd_lab(args: argparse.Namespace) -> int:
+    import importlib.util
+    import os
+    import subprocess
+
+    if importlib.util.find_spec("jupyterlab") is None:
+        print("JupyterLab is not installed in this environment: run scripts/bootstrap "
+              "(or pip install -c constraints.txt jupyterlab)", file=sys.stderr)
+        return EXIT_INPUT
+    root = Path(args.root).resolve() if args.root else project_root(Path.cwd().resolve())
+    if not root.is_dir():
+        print(f"{args.root}: not a folder", file=sys.stderr)
+        return EXIT_INPUT
+    extra = args.jupyter_args[1:] if args.jupyter_args[:1] == ["--"] else args.jupyter_args
+    cmd = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={root}"]
+    cmd += [f"--ServerApp.port={args.port}"] if args.port is not None else []
+    cmd += ["--no-browser"] if args.no_browser else []
+    if hasattr(os, "geteuid") and os.geteuid() == 0:  # a container's root user: JupyterLab refuses without it
+        cmd.append("--allow-root")
+    print(f"opening JupyterLab at {root} (notebooks in notebooks/; stop with Ctrl-C)", file=sys.stderr)
+    proc = subprocess.Popen([*cmd, *extra])
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:  # Ctrl-C reached JupyterLab too; let it shut down
+        return proc.wait()
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -131,6 +178,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="write the demo projects' data and params")
     p.add_argument("--root", default=".", help="repository root to write into (default: .)")
     p.set_defaults(func=cmd_demo)
+    p = sub.add_parser("new", help="start a project: a commented params file and empty tables",
+                       description="Write params/<project>.yaml (commented; placeholders for the "
+                                   "required keys) and data/<project>/ sites.csv, measure_values.csv and "
+                                   "pdsa_cycles.csv with their header rows. Never overwrites a file.")
+    p.add_argument("project", help="project id: letters, digits, '_' or '-'")
+    p.add_argument("--root", default=".", help="repository root to write into (default: .)")
+    p.set_defaults(func=cmd_new)
     p = sub.add_parser("params-reference", help="print the params reference (docs/params.md) from the schema")
     p.add_argument("--output", "-o", metavar="FILE", help="write it to FILE instead of printing it")
     p.add_argument("--check", metavar="FILE",
@@ -169,6 +223,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="like --pdf, and PDF copies of the site reports too (outputs: [html, site_pdf])")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_run)
+    p = sub.add_parser("lab", help="open JupyterLab at the project root",
+                       description="Start JupyterLab with the project root (the nearest folder above the "
+                                   "working directory that holds params/) as its top folder. Arguments "
+                                   "after -- go to JupyterLab.")
+    p.add_argument("--root", help="folder to open (default: the project root found from here)")
+    p.add_argument("--port", type=int, help="port to listen on (default: JupyterLab's, 8888 or the next free)")
+    p.add_argument("--no-browser", action="store_true", help="do not open a web browser")
+    p.add_argument("jupyter_args", nargs=argparse.REMAINDER, help="-- then arguments for JupyterLab")
+    p.set_defaults(func=cmd_lab)
     return parser
 
 

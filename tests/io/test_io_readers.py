@@ -84,7 +84,8 @@ def test_header_only_is_an_empty_table(at, tmp_path):
     with pytest.raises(InputError) as info:
         read_table(tmp_path, "sites")
     assert [str(p) for p in info.value.problems] == [
-        "sites.csv::: the table has a header row but no data rows"]
+        "sites.csv::: the table has a header row but no data rows: add a row for each site of the "
+        "params' site list"]
 
 
 def test_missing_table(tmp_path, monkeypatch):

@@ -69,8 +69,11 @@ def test_unique_site_ids_flag_later_rows_only():
     assert as_tuples(schema_failures(SITES, f)) == [(4, "site_id", "duplicate site_id 'a'; each must be unique")]
 
 
-def test_pdsa_dates_are_full_dates():
-    row = {"site_id": "a", "cycle_id": "C1", "start": "2022-01", "end": "", "category": "IT",
+def test_pdsa_dates_are_months_or_dates():
+    row = {"site_id": "a", "cycle_id": "C1", "start": "2022-01", "end": "2022-02-28", "category": "IT",
            "change_idea": "x"}
+    assert schema_failures(PDSA_CYCLES, frame([row])).empty  # YYYY-MM like a period
+    row |= {"start": "2022-13", "end": "01/02/2022"}
+    message = "expected a month as YYYY-MM (e.g. 2022-01) or a date as YYYY-MM-DD"
     assert as_tuples(schema_failures(PDSA_CYCLES, frame([row]))) == [
-        (2, "start", "expected a date as YYYY-MM-DD (e.g. 2022-01-31), got '2022-01'")]
+        (2, "start", f"{message}, got '2022-13'"), (2, "end", f"{message}, got '01/02/2022'")]

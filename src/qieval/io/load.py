@@ -100,10 +100,15 @@ def _typed_cycles(raw: pd.DataFrame) -> pd.DataFrame:
     return out.assign(start=_date(out["start"]), end=_date(out["end"], month_end=True))
 
 
+def _list_size_measures(config: ProjectConfig) -> list[str]:
+    """Measures derived with ``{list_size: true}`` (they need every site's list size)."""
+    return [m.id for m in config.measures if m.from_records is not None
+            and any(a is not None and a.kind == "list_size"
+                    for a in (m.from_records.numerator, m.from_records.denominator))]
+
+
 def _site_rules(sites: pd.DataFrame, config: ProjectConfig, label: str) -> pd.DataFrame:
-    from_list_size = [m.id for m in config.measures if m.from_records is not None
-                      and any(a is not None and a.kind == "list_size"
-                              for a in (m.from_records.numerator, m.from_records.denominator))]
+    from_list_size = _list_size_measures(config)
     return pd.concat([
         rules.positive_whole(sites["list_size"], "list size"),
         rules.required_population(sites["list_size"], from_list_size, config.population_label),
@@ -127,6 +132,9 @@ def _value_rules(values: pd.DataFrame, config: ProjectConfig, site_ids: list[str
         rules.required_for_unit(values["value"], unit.eq("continuous"), unit),
         rules.counts_not_negative(values["numerator"]),
         rules.counts_not_negative(values["denominator"]),
+        rules.within_magnitude(values["numerator"]),
+        rules.within_magnitude(values["denominator"]),
+        rules.within_magnitude(values["value"]),
         rules.whole_for_unit(values["denominator"], unit.isin(["percent", "count"]), unit),
         rules.denominator_positive(values["denominator"], needs_den),
         rules.numerator_within_denominator(values["numerator"], values["denominator"], proportion),
@@ -249,7 +257,11 @@ def load_project_data(config: ProjectConfig, *, today: dt.date | None = None) ->
         from ..records import derive  # record-level input (issue 7)
 
         derived = derive(config, _typed_sites(ok("sites")), today=today)
-        problems += derived.problems
+        # a blank list size is reported on its sites.csv row; its empty series is not news
+        no_size = _typed_sites(ok("sites")).query("list_size.isna()")["site_id"]
+        echoes = tuple(f"measure '{m}' at site '{s}' " for m in _list_size_measures(config)
+                       for s in no_size)
+        problems += [p for p in derived.problems if not (echoes and any(e in p.message for e in echoes))]
         from_records = {m.id for m in config.measures if m.from_records is not None}
         dup = values["measure_id"].isin(from_records)
         problems += [Problem(raw["measure_values"].label, int(r), "measure_id",
@@ -279,6 +291,10 @@ def load_project_data(config: ProjectConfig, *, today: dt.date | None = None) ->
     if not usable.all():
         gaps = gaps.iloc[0:0]
     warnings = _problems(raw["measure_values"], gaps, "warning") if config.allow_gaps else []
+    unit_ok = values_ok["measure_id"].map({m.id: m.unit for m in config.measures}).fillna("")
+    warnings += _problems(raw["measure_values"], rules.ignored_for_unit(
+        values_ok["value"], unit_ok.isin(["percent", "rate", "count"]), unit_ok,
+        "it is calculated from the numerator and denominator"), "warning")
     if not config.allow_gaps:
         problems += _problems(raw["measure_values"], gaps)
     problems += _problems(raw["pdsa_cycles"], _cycle_rules(ok("pdsa_cycles"), config,

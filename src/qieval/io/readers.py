@@ -48,21 +48,58 @@ def find_table(data_dir: Path, name: str) -> tuple[Path, str | None] | None:
     for candidate in (data_dir / f"{name}.csv", data_dir / f"{name}.xlsx"):
         if candidate.is_file():
             return candidate, None
-    if data_dir.is_dir():
-        for book in sorted(data_dir.glob("*.xlsx")):
-            if book.name.startswith("~$"):
-                continue
-            try:
-                from openpyxl import load_workbook
-
-                wb = load_workbook(book, read_only=True)
-                sheets = wb.sheetnames
-                wb.close()
-            except Exception:  # noqa: BLE001 - an unreadable workbook is reported when read
-                continue
-            if name in sheets:
-                return book, name
+    for book, sheets in workbooks(data_dir).items():
+        if name in sheets:
+            return book, name
     return None
+
+
+def workbooks(data_dir: Path) -> dict[Path, list[str]]:
+    """The ``.xlsx`` workbooks of a folder and their sheet names (unreadable ones left out; they
+    are reported when read). Excel's lock files (``~$book.xlsx``) are skipped."""
+    out: dict[Path, list[str]] = {}
+    if not data_dir.is_dir():
+        return out
+    for book in sorted(data_dir.glob("*.xlsx")):
+        if book.name.startswith("~$"):
+            continue
+        try:
+            from openpyxl import load_workbook
+
+            wb = load_workbook(book, read_only=True)
+            out[book] = list(wb.sheetnames)
+            wb.close()
+        except Exception:  # noqa: BLE001 - an unreadable workbook is reported when read
+            continue
+    return out
+
+
+def _missing_table(data_dir: Path, name: str) -> Problem:
+    """A table that is neither a file nor a sheet: name each workbook of the folder with its
+    sheets (and the sheet that looks meant), so a misnamed sheet is found at once."""
+    import difflib
+
+    books = workbooks(data_dir)
+    label = display_path(data_dir / f"{name}.csv")
+    expected = f"expected {name}.csv or {name}.xlsx in {display_path(data_dir)}"
+    if not books:
+        return Problem(label, None, None, f"required file is missing ({expected})")
+
+    def key(text: str) -> str:
+        return re.sub(r"[\s_-]+", "", text.lower())
+
+    parts = []
+    for book, sheets in books.items():
+        listed = ", ".join(repr(s) for s in sheets) or "no sheets"
+        near = [s for s in sheets if key(s) == key(name)] or difflib.get_close_matches(
+            name, sheets, n=1, cutoff=0.6)
+        hint = f"; rename sheet {near[0]!r} to '{name}'?" if near else ""
+        parts.append(f"workbook {display_path(book)} has sheets {listed}{hint}")
+    if len(books) == 1:
+        label = display_path(next(iter(books)))
+    return Problem(label, None, None,
+                   f"required table '{name}' is missing: {expected}, or a sheet named '{name}' in a "
+                   "workbook; " + "; ".join(parts))
 
 
 def _cell_text(value: object) -> str:
@@ -354,15 +391,19 @@ def read_excel_text(path: Path, sheet: str | int = 0) -> RawTable:
     return RawTable(name, label, _drop_blank(frame), header_row)
 
 
+#: What a table with only its header row needs (for a project just started with ``qieval new``).
+_FILL_HINT = {
+    "sites": ": add a row for each site of the params' site list",
+    "measure_values": ": add a row for each site, measure and period",
+    "pdsa_cycles": ": add a row for each PDSA cycle (site_id ALL for a network-wide one)",
+}
+
+
 def read_table(data_dir: Path, name: str) -> RawTable:
     """Find and read table ``name`` in ``data_dir`` (CSV first, then Excel)."""
     found = find_table(data_dir, name)
     if found is None:
-        raise InputError(Problem(
-            display_path(data_dir / f"{name}.csv"), None, None,
-            f"required file is missing (expected {name}.csv or {name}.xlsx in "
-            f"{display_path(data_dir)})",
-        ))
+        raise InputError(_missing_table(data_dir, name))
     path, sheet = found
     if path.suffix.lower() == ".xlsx":
         table = read_excel_text(path, sheet if sheet is not None else 0)
@@ -370,5 +411,6 @@ def read_table(data_dir: Path, name: str) -> RawTable:
         table = read_csv_text(path)
     if table.frame.empty:
         raise InputError(Problem(table.label, None, None,
-                                 "the table has a header row but no data rows"))
+                                 "the table has a header row but no data rows"
+                                 + _FILL_HINT.get(name, "")))
     return RawTable(name, table.label, table.frame, table.header_row)

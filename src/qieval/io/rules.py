@@ -68,7 +68,7 @@ def required_population(list_size: pd.Series, needed_by: list[str], label: str) 
         return pd.DataFrame(columns=COLUMNS)
     which = ", ".join(f"'{m}'" for m in needed_by)
     return _out(list_size.isna(), list_size.name,
-                f"the {label} (list_size) is blank, but measure {which} takes its denominator from "
+                f"list_size ({label}) is blank, but measure {which} takes its denominator from "
                 "it (from_records: denominator: {list_size: true}); give the site's population, or "
                 "define that denominator from the records")
 
@@ -229,3 +229,23 @@ def project_today() -> dt.date:
 def config_sites_in_table(config: ProjectConfig, site_ids: pd.Series) -> list[str]:
     """Sites named in the params but absent from sites.csv."""
     return [s for s in config.sites if s not in set(site_ids)]
+
+
+#: Largest count or value accepted (a million million): beyond it a cell is a typing or unit
+#: mistake, and sums of such numbers lose precision or overflow (``1e308``) in the statistics.
+MAX_MAGNITUDE = 1e12
+
+
+def within_magnitude(values: pd.Series) -> pd.DataFrame:
+    """Counts and values larger than :data:`MAX_MAGNITUDE` (e.g. ``1e308``, ``99999999999999999999999``)."""
+    bad = values.abs().gt(MAX_MAGNITUDE)
+    return _out(bad, values.name, "implausibly large (more than 1,000,000,000,000): check the cell and "
+                "its units, got " + _fmt(values))
+
+
+def ignored_for_unit(values: pd.Series, ignored: pd.Series, unit: pd.Series, uses: str) -> pd.DataFrame:
+    """A cell given on a row whose unit does not use it (e.g. ``value`` on a percent row): a warning,
+    so a figure typed into the wrong column is not silently dropped."""
+    bad = ignored & values.notna()
+    return _out(bad, values.name, values.name + " is ignored for a " + unit + f" measure ({uses}), got "
+                + _fmt(values))

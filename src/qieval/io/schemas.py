@@ -13,6 +13,8 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.pandas import Check, Column, DataFrameSchema
 
+from ..format import SAFE_NAME, SAFE_NAME_WORDS
+
 INTEGER = re.compile(r"^[+-]?\d+(\.0*)?$")
 NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 MONTH = re.compile(r"^\d{4}-\d{2}$")
@@ -56,7 +58,15 @@ def _valid_date(allow_month: bool):
     return check
 
 
+def _safe_id_or_blank(s: pd.Series) -> pd.Series:
+    """Blank, or an id that can become a file name (ids name report files: a traversal such as
+    ``../../x`` or a 300-character id must never reach a path)."""
+    text = s.astype(str)
+    return (text == "") | (text.str.fullmatch(SAFE_NAME.pattern) & ~text.str.contains("..", regex=False))
+
+
 REQUIRED = Check(_nonblank, error="a value is required here (the cell is blank)")
+SAFE_ID = Check(_safe_id_or_blank, error=f"unsafe id: expected {SAFE_NAME_WORDS}")
 WHOLE_NUMBER = Check(
     _blank_or(INTEGER),
     error="expected a whole number such as 12 (digits only: no decimal places, thousands separators, "
@@ -82,10 +92,11 @@ def _optional_text() -> Column:
 
 SITES = DataFrameSchema(
     {
-        "site_id": Column(None, checks=[REQUIRED], unique=True, report_duplicates="exclude_first"),
+        "site_id": Column(None, checks=[REQUIRED, SAFE_ID], unique=True, report_duplicates="exclude_first"),
         "site_name": _text(),
         "network": _text(),
-        "list_size": _text(WHOLE_NUMBER),
+        # a population (params: population_label); blank or absent where none applies (a trust)
+        "list_size": Column(None, checks=[WHOLE_NUMBER], required=False),
     },
     strict=False,
     name="sites",
@@ -93,11 +104,13 @@ SITES = DataFrameSchema(
 
 MEASURE_VALUES = DataFrameSchema(
     {
-        "site_id": _text(),
+        "site_id": _text(SAFE_ID),
         "period": _text(PERIOD),
-        "measure_id": _text(),
+        "measure_id": _text(SAFE_ID),
         "numerator": _text(WHOLE_NUMBER, required=False),
-        "denominator": _text(WHOLE_NUMBER, required=False),
+        # whole for percent measures (a rule of qieval.io.rules); a rate's denominator may be a
+        # non-integer population, e.g. standardised person-years
+        "denominator": _text(NUMERIC, required=False),
         "value": Column(None, checks=[NUMERIC], required=False),
     },
     strict=False,
@@ -106,10 +119,10 @@ MEASURE_VALUES = DataFrameSchema(
 
 PDSA_CYCLES = DataFrameSchema(
     {
-        "site_id": _text(),
+        "site_id": _text(SAFE_ID),
         "cycle_id": Column(None, checks=[REQUIRED], unique=True, report_duplicates="exclude_first"),
-        "start": _text(DATE_CHECK),
-        "end": _text(DATE_CHECK, required=False),
+        "start": _text(PERIOD),  # YYYY-MM (the month's first day) or YYYY-MM-DD
+        "end": _text(PERIOD, required=False),  # YYYY-MM (the month's last day) or YYYY-MM-DD
         "category": _text(),
         "change_idea": _text(),
         "plan": _optional_text(),
@@ -158,7 +171,9 @@ def schema_failures(schema: DataFrameSchema, frame: pd.DataFrame) -> pd.DataFram
         if check == "field_uniqueness":
             message = f"duplicate {case.column} {value!r}; each must be unique"
         elif check != "not_nullable" and value not in ("", None):
-            message = f"{message}, got {value!r}"
+            shown = value if len(str(value)) <= 60 else f"{str(value)[:60]}…"
+            message = f"{message}, got {shown!r}" + (f" ({len(str(value))} characters)"
+                                                     if len(str(value)) > 60 else "")
         row = None if pd.isna(case.index) else int(case.index)
         rows.append((row, case.column, message))
     return pd.DataFrame(rows, columns=["row", "column", "message"])
