@@ -54,10 +54,9 @@ def _rates_from_csv(path: Path, site: str, measure: str):
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
-    from qieval.demo import write_demo
+    from qitest_support import demo_copy
 
-    root = tmp_path_factory.mktemp("e2e")
-    write_demo(root)
+    root = demo_copy(tmp_path_factory.mktemp("e2e"))
     proc = subprocess.run([*QIEVAL, "run", "params/deprescribing.yaml", "--sites", "riverside", "--quiet"],
                           cwd=root, capture_output=True, text=True, timeout=300)
     return root, proc
@@ -108,13 +107,15 @@ def test_html_is_self_contained_and_accessible(rendered):
 
 
 def test_chart_choice_follows_the_data(rendered):
-    """Register prevalence has denominators (list sizes) far above 1,000 → Laney p′; the process
-    measure has no events at baseline → a run chart (a p chart would have zero-width limits)."""
+    """Register prevalence has denominators (list sizes) far above 1,000: the p vs Laney p′ choice
+    is made by the over-dispersion test and said with its figures; the process measure has no
+    events at baseline → a run chart (a p chart would have zero-width limits)."""
     root, _ = rendered
     sizes = [int(r["list_size"]) for r in csv.DictReader(open(root / "data/deprescribing/sites.csv"))]
     assert min(sizes) > 1000
     text = " ".join(_parsed(root).text)
-    assert "Laney p′ chart: large denominators" in text
+    assert re.search(r"(P chart for a proportion: no over-dispersion|Laney p′ chart: the baseline is "
+                     r"over-dispersed) \(Laney's σz = \d\.\d\d and Pearson X² = [\d,.]+ on 14 df", text)
     assert "Run chart: no events in the baseline" in text
 
 

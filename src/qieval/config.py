@@ -253,6 +253,12 @@ class PlanItem(_Model):
     collection: str
 
 
+#: The ``chart:`` values that fit each unit: run (median, Anhøj rules), i (XmR: I chart with its
+#: moving-range chart), p and pp (Laney p′) for percentages, u and up (Laney u′) for rates, c for counts.
+CHARTS_FOR_UNIT = {"percent": ("run", "i", "p", "pp"), "rate": ("run", "i", "u", "up"),
+                   "count": ("run", "i", "c"), "continuous": ("run", "i")}
+
+
 class Measure(_Model):
     """One measure of the IHI Model for Improvement.
 
@@ -288,7 +294,8 @@ class Measure(_Model):
     reference: Reference | None = None
     #: Decimal places shown (more are used when an interval would otherwise print with equal ends).
     decimals: int = Field(default=1, ge=0, le=6)
-    #: Override the automatic chart choice (see qieval.spc.measure_chart).
+    #: Override the automatic chart choice (see qieval.spc.measure_chart and the README): run, i
+    #: (XmR), p / pp (percent), u / up (rate), c (count); :data:`CHARTS_FOR_UNIT` says which fit.
     chart: Literal["run", "i", "p", "pp", "u", "up", "c"] | None = None
     #: Recalculate SPC limits at these months (``YYYY-MM``) or at ``{first_cycle: <category>}``.
     recalculate_at: list[str | dict[Literal["first_cycle"], str]] | None = None
@@ -318,6 +325,10 @@ class Measure(_Model):
             )
         if self.unit == "count" and not self.numerator:
             raise ValueError("a count measure needs a 'numerator' definition in words")
+        fits = CHARTS_FOR_UNIT[self.unit]
+        if self.chart is not None and self.chart not in fits:
+            raise ValueError(f"chart '{self.chart}' does not fit a {self.unit} measure; use one of "
+                             f"{', '.join(fits)} (or leave chart out to let qieval choose)")
         d = self.from_records
         if d is not None:
             need = {"percent": ("numerator", "denominator"), "rate": ("numerator", "denominator"),

@@ -106,13 +106,16 @@ def test_series_keeps_gaps_as_missing_rows():
     assert s["phase"].tolist() == ["baseline", "baseline", "intervention", "intervention"]
 
 
-def test_pooled_values_sum_only_complete_periods():
+def test_pooled_values_mark_periods_with_sites_missing():
     cfg = _config(unit="percent", numerator="n", denominator="d")
     v = _values([("A", "2020-01-01", "m", 1, 10, None), ("B", "2020-01-01", "m", 3, 20, None),
-                 ("A", "2020-02-01", "m", 2, 10, None)])  # B missing in Feb → Feb not pooled
+                 ("A", "2020-02-01", "m", 2, 10, None)])  # B missing in Feb → Feb from A alone, marked
     p = pooled_values(v, cfg)
-    assert len(p) == 1
+    assert len(p) == 2 and list(p["partial"]) == [False, True] and p["missing_sites"].iloc[1] == "B"
     assert (p["numerator"].iloc[0], p["denominator"].iloc[0]) == (4, 30)
+    assert (p["numerator"].iloc[1], p["denominator"].iloc[1]) == (2, 10)
+    counts = pooled_values(v, _config(unit="count", numerator="events", denominator=None))
+    assert len(counts) == 1 and counts["numerator"].iloc[0] == 4  # a count total over fewer sites: left out
 
 
 def test_rate_with_zero_baseline_has_no_relative_change():
