@@ -59,12 +59,15 @@ def measure_checks(values: pd.DataFrame, config: ProjectConfig, framework: Frame
     """
     months = framework.accreditation.measure_window_months
     out = []
+    linked = {link.id for _, link in framework.linked()}
+    mine = values.loc[values["measure_id"].isin(linked)]
+    groups = mine.groupby(["site_id", "measure_id"], sort=False).indices if len(mine) else {}
     for r in rounds.itertuples(index=False):
         start, end = window(r.assessed_on, months)
         for standard, link in framework.linked():
             m = config.measure(link.id)
-            rows = values.loc[(values["site_id"] == r.site_id) & (values["measure_id"] == m.id)
-                              & values["period"].between(start, end)]
+            site_rows = mine.take(groups.get((r.site_id, m.id), []))  # this site's rows of the measure
+            rows = site_rows.loc[site_rows["period"].between(start, end)]
             num, den, value = pooled(rows, m.unit, m.multiplier)
             out.append((r.site_id, r.round_no, r.round, standard.id, m.id, start, end,
                         int(rows["period"].nunique()), num, den, value, link.comparison, link.threshold,

@@ -2,8 +2,9 @@
 (abstract, figure, number audit, SQUIRE 2.0 checklist, provenance) and ``abstract.md`` (plain text
 to paste into a submission portal).
 
-``prepare`` computes the pooled network results (:func:`qieval.report.network_report.prepare`,
-then the attribution fit per measure), turns them into facts, composes the abstract and enforces
+``prepare`` computes the pooled network results (:func:`qieval.report.network_report.prepare`
+without the per-site detail, then the attribution fit per measure, read from the network report's
+shared results when it already ran on the same inputs: :mod:`qieval.report.shared_results`), turns them into facts, composes the abstract and enforces
 the word and title limits (an :class:`~qieval.errors.InputError` says by how much and which section
 is longest). The section methods only format.
 """
@@ -23,7 +24,7 @@ from ..abstract.settings import AbstractSettings, load_settings
 from ..abstract.squire import squire_checklist
 from ..config import Measure, display_path
 from ..disclosure import DisclosurePolicy, policy_for
-from . import attribution_section, figures
+from . import figures, shared_results
 from ..format import write_atomic
 from .html import Html, heading, para, table
 from ..format import fmt_month, fmt_num
@@ -151,8 +152,8 @@ def _fit_attributions(report: NetworkReport, measures: list[Measure]) -> None:
     """Fill ``report.attributions`` as the network report's attribution section does (no HTML)."""
     for m in measures:
         if m.id not in report.attributions:
-            report.attributions[m.id] = attribution_section.fit_measure(
-                report.data.measure_values, report.data.pdsa_cycles, m)
+            report.attributions[m.id] = shared_results.fit_measure(
+                report.data.measure_values, report.data.pdsa_cycles, m, report.output_dir)
 
 
 def prepare(params_path: str | Path, output_dir: str | Path | None = None,
@@ -160,7 +161,7 @@ def prepare(params_path: str | Path, output_dir: str | Path | None = None,
     """Compute the pooled results, compose the abstract and enforce its limits. ``audience`` as in
     :func:`qieval.report.site_report.prepare`: commissioner/public copies print the figures with the
     small-number policy applied (:func:`qieval.abstract.facts.publish`), and so does ``abstract.md``."""
-    network = prepare_network(params_path, output_dir, audience=audience)
+    network = prepare_network(params_path, output_dir, audience=audience, site_detail=False)
     config = network.config
     settings = load_settings(config)
     ids = settings.measures or [m.id for m in config.measures]
@@ -175,7 +176,7 @@ def prepare(params_path: str | Path, output_dir: str | Path | None = None,
     text = compose(facts, config, settings, measures, time_effects, categories)
     enforce_limits(text, config)
     return AbstractReport(network, settings, measures, facts, text,
-                          Path(output_dir) if output_dir is not None else None)
+                          network.output_dir)
 
 
 def markdown(report: AbstractReport) -> str:

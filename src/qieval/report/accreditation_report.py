@@ -23,14 +23,16 @@ from ..accreditation.framework import Framework, load_for_project, settings
 from ..accreditation.measure_checks import measure_checks, round_dates, window
 from ..accreditation.summary import (Evaluation, evaluate, fmt_value, shown_value, summary_sentences,
                                       write_status_csv)
-from ..config import Measure
+from ..config import Measure, project_path
 from ..disclosure import DisclosurePolicy, policy_for
-from ..io.load import ProjectData, load, site_cycles, site_values
+from ..io.load import ProjectData, load
 from ..io.readers import find_table
 from ..measures.series import measure_series
 from ..spc.icons import assurance_icon_svg, variation_icon_svg
 from ..spc.measure_chart import MeasureSPC, measure_spc, site_comparison
 from . import figures
+from .by_site import BySite
+from .network_report import site_values_words
 from .html import Html, definition_list, heading, para, table
 from ..format import fmt_month
 from .provenance import provenance
@@ -63,7 +65,10 @@ class AccreditationReport:
         return self.evaluation.status
 
     def _names(self) -> dict[str, str]:
-        return dict(zip(self.data.sites["site_id"], self.data.sites["site_name"]))
+        names = self.__dict__.get("_names_cache")  # built once: every site link reads it
+        if names is None:
+            names = self.__dict__["_names_cache"] = dict(zip(self.data.sites["site_id"], self.data.sites["site_name"]))
+        return names
 
     def _site_link(self, site_id: str) -> str:
         return f'<a href="sites/{escape(site_id)}.html">{escape(self._names()[site_id])}</a>'
@@ -117,16 +122,18 @@ class AccreditationReport:
                f"{rule.min_level} but above 0, or no evidence), ✗ not met; ⚠ self-assessed as met but "
                "the linked measure says otherwise.</caption><thead><tr><th scope=\"col\">Site</th>"
                '<th scope="col">Status</th>' + head + "</tr></thead><tbody>"]
+        s_by, c_by = _split(s), _split(checks)
         for st in self.status.itertuples(index=False):
             out.append(f'<tr><th scope="row">{self._site_link(st.site_id)}</th><td>{escape(st.status)}</td>')
-            site = s.loc[s["site_id"] == st.site_id]
+            site = s_by.get(st.site_id, s.iloc[:0])
             if site.empty:
                 out.append("".join("<td>not assessed</td>" for _ in f.standards) + "</tr>")
                 continue
             last_round = site["round_no"].max()
             latest = site.loc[site["round_no"] == last_round].set_index("standard_id")
             base = site.loc[site["round_no"] == 0].set_index("standard_id")
-            c = checks.loc[(checks["site_id"] == st.site_id) & (checks["round_no"] == last_round)]
+            c = c_by.get(st.site_id, checks.iloc[:0])
+            c = c.loc[c["round_no"] == last_round]
             failing = set(c.loc[~c["meets"], "standard_id"])
             for x in f.standards:
                 out.append(_matrix_cell(latest.loc[x.id], base["level"].get(x.id), x.id in failing))
@@ -155,11 +162,14 @@ class AccreditationReport:
             if link.rationale:
                 parts.append(para(link.rationale, "notes"))
             rows = []
+            first = {key: pos[0] for key, pos in sub.groupby(["site_id", "round"], sort=False).indices.items()} \
+                if len(sub) else {}
             for site_id in self.config.sites:
                 cells = [f'<th scope="row">{self._site_link(site_id)}</th>']
                 for rnd in rounds:
-                    c = sub.loc[(sub["site_id"] == site_id) & (sub["round"] == rnd)]
-                    cells.append("<td>–</td>" if c.empty else f"<td>{escape(_check_words(c.iloc[0], m, self.policy))}</td>")
+                    at = first.get((site_id, rnd))
+                    cells.append("<td>–</td>" if at is None else
+                                 f"<td>{escape(_check_words(sub.iloc[at], m, self.policy))}</td>")
                 cells.append(f"<td>{self._icons(site_id, m)}</td>")
                 rows.append("<tr>" + "".join(cells) + "</tr>")
             parts.append(f'<table class="qi-table"><caption>{escape(m.title)} by site and round '
@@ -184,8 +194,9 @@ class AccreditationReport:
         names = self._names()
         rounds = list(dict.fromkeys(r.sort_values("round_no")["round"]))
         rows = []
+        r_by = _split(r)
         for site_id in self.config.sites:
-            g = r.loc[r["site_id"] == site_id].set_index("round")
+            g = r_by.get(site_id, r.iloc[:0]).set_index("round")
             row = [names[site_id]]
             for rnd in rounds:
                 if rnd not in g.index:
@@ -197,11 +208,18 @@ class AccreditationReport:
                            + ("accredited" if x["accredited"] else "not accredited"))
             rows.append(row)
         total = len(self.framework.standards)
-        alt = ("Bar chart of the number of standards met (of " f"{total}) at each round, one bar per site. "
-               + " ".join(f"{names[s]}: " + ", ".join(
-                   f"{x.round} {x.standards_met}" + (" (accredited)" if x.accredited else "")
-                   for x in r.loc[r["site_id"] == s].itertuples()) + "." for s in self.config.sites))
-        fig = progression_chart(r, names, total, alt)
+        if len(self.config.sites) > MAX_SITE_BARS:  # a bar per site is unreadable: sites per count instead
+            counts = r.groupby(["round", "standards_met"]).size()
+            alt = (f"Bar chart of the number of sites by standards met (of {total}) at each round. "
+                   + " ".join(f"{rnd}: " + ", ".join(f"{int(k)} met at {n} site(s)" for (x, k), n in counts.items()
+                                                     if x == rnd) + "." for rnd in rounds))
+            fig = progression_distribution_chart(r, total, alt)
+        else:
+            alt = ("Bar chart of the number of standards met (of " f"{total}) at each round, one bar per site. "
+                   + " ".join(f"{names[s]}: " + ", ".join(
+                       f"{x.round} {x.standards_met}" + (" (accredited)" if x.accredited else "")
+                       for x in r_by.get(s, r.iloc[:0]).itertuples()) + "." for s in self.config.sites))
+            fig = progression_chart(r, names, total, alt)
         return Html(heading("Progression over rounds", anchor="progression")
                     + table(["Site", *rounds], rows, "Standards and linked measures met at each round")
                     + figures.figure_html(fig))
@@ -233,7 +251,7 @@ class AccreditationReport:
             alt = (f"Funnel plot of {m.title.lower()} by site, {fmt_month(start)} to {fmt_month(end)}; network "
                    f"value {fmt_value(r['cl'].iloc[0], m.decimals)}{_unit(m)}; accreditation threshold "
                    f"{rules_words(link.comparison)} {link.threshold:g}{_unit(m)}. "
-                   + "; ".join(f"{x.x}: {fmt_value(x.y, m.decimals)}" for x in r.itertuples())
+                   + site_values_words(r, lambda y: fmt_value(y, m.decimals))
                    + (f". Outside the 3σ limits: {', '.join(outside)}." if outside
                       else ". All sites within the limits."))
             fig = figures.funnel_plot(r, title=f"{standard.id}: {m.title} ({CHART_NAMES[chart]} limits)",
@@ -283,6 +301,13 @@ class AccreditationReport:
         return f'<div class="icons">{icons}</div><span class="notes">{escape(words)}</span>'
 
 
+def _split(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Each site's rows of ``frame`` (table order), split once instead of filtered per site."""
+    if frame.empty:
+        return {}
+    return {k: frame.take(v) for k, v in frame.groupby("site_id", sort=False).indices.items()}
+
+
 def rules_words(comparison: str) -> str:
     return {">=": "≥", "<=": "≤"}[comparison]
 
@@ -330,7 +355,7 @@ def _matrix_cell(latest: pd.Series, baseline_level, failing_measure: bool) -> st
         words += "; self-assessed as met but the linked measure says otherwise"
     elif failing_measure:
         words += "; linked measure below threshold"
-    return (f'<td style="background:{RAG[colour][0]};color:#212B32">{MARK[colour]} {escape(text)}{flag}'
+    return (f'<td class="rag" style="background:{RAG[colour][0]};color:#212B32">{MARK[colour]} {escape(text)}{flag}'
             f'<br><span class="notes">{escape(words)}</span></td>')
 
 
@@ -365,6 +390,41 @@ def progression_chart(rounds: pd.DataFrame, names: dict[str, str], total: int, a
     return fig
 
 
+#: Above this many sites the progression chart shows how many sites met each number of standards
+#: (one bar per round) instead of one bar per site.
+MAX_SITE_BARS = 12
+
+
+def progression_distribution_chart(rounds: pd.DataFrame, total: int, alt: str):
+    """Sites by number of standards met: for each count 0..total one bar per round (colour *and*
+    hatching per round), labelled with the number of sites."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = figures._new((7.5, 3.2), bottom_in=1.0)
+    order = rounds.groupby("round")["round_no"].first().astype(int).sort_values()
+    colours = list(figures.CATEGORY_COLOURS.values())
+    hatches = ["", "//", "..", "xx", "\\\\", "--"]
+    width = 0.8 / max(len(order), 1)
+    with plt.rc_context(figures.RC):
+        for i, (rnd, _) in enumerate(order.items()):
+            n = rounds.loc[rounds["round"] == rnd, "standards_met"].astype(int).value_counts()
+            x = [k - 0.4 + width * (i + 0.5) for k in range(total + 1)]
+            y = [int(n.get(k, 0)) for k in range(total + 1)]
+            ax.bar(x, y, width=width * 0.95, color=colours[i % len(colours)], hatch=hatches[i % len(hatches)],
+                   edgecolor="white", label=str(rnd))
+            for xi, yi in zip(x, y):
+                if yi:
+                    ax.annotate(str(yi), (xi, yi), xytext=(0, 2), textcoords="offset points", ha="center",
+                                fontsize=7)
+        ax.set_xticks(range(total + 1))
+        ax.set_xlabel(f"standards met (of {total})")
+        ax.set_ylabel("sites")
+        ax.set_title("Sites by number of standards met, at each round", loc="left")
+        ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=6)
+    fig.qieval_alt = alt
+    return fig
+
+
 def _threshold_line(fig, threshold: float, label: str):
     """Add the accreditation threshold to a funnel plot (a dash-dot line, labelled in the legend,
     which the funnel plot shows in HTML: :func:`qieval.report.figures.html_legend`)."""
@@ -383,13 +443,14 @@ def _spc(data: ProjectData, framework: Framework) -> dict[tuple[str, str], Measu
     before any change would say little about that)."""
     start = f"{data.config.intervention.start:%Y-%m}"
     out = {}
+    by_site = BySite(data)
     for _, link in framework.linked():
         m = data.config.measure(link.id).model_copy(
             update={"target": link.threshold, "recalculate_at": [start]})
         for site_id in data.config.sites:
-            s = measure_series(site_values(data, site_id), data.config, m)
+            s = measure_series(by_site.values(site_id), data.config, m)
             if not s.empty:
-                out[(site_id, m.id)] = measure_spc(s, m, site_cycles(data, site_id))
+                out[(site_id, m.id)] = measure_spc(s, m, by_site.cycles(site_id))
     return out
 
 
@@ -404,7 +465,8 @@ def prepare(params_path: str | Path, output_dir: str | Path | None = None,
     framework = load_for_project(data.config)
     assessments, _ = load_assessments(data.config, framework)
     checks = measure_checks(data.measure_values, data.config, framework, round_dates(assessments))
-    sites = [(s, dict(zip(data.sites["site_id"], data.sites["site_name"]))[s]) for s in data.config.sites]
+    names = dict(zip(data.sites["site_id"], data.sites["site_name"]))
+    sites = [(s, names[s]) for s in data.config.sites]
     evaluation = evaluate(assessments, checks, framework, sites, policy=policy)
     files = dict(data.files)
     files["framework"] = framework.path
@@ -413,7 +475,7 @@ def prepare(params_path: str | Path, output_dir: str | Path | None = None,
         files["standards_assessments"] = found[0]
     return AccreditationReport(data, framework, assessments, evaluation, _spc(data, framework),
                                provenance(files, data.config.params_path, data.config.root),
-                               Path(output_dir) if output_dir is not None else None,
+                               project_path(data.config.root, output_dir),
                                audience=audience, policy=policy)
 
 

@@ -384,9 +384,47 @@ def counterfactual_chart(cf: pd.DataFrame, *, scale: float, ylabel: str, title: 
     return fig
 
 
+#: Funnel plots name every site up to this many sites, beyond it only those outside the 3σ limits.
+FUNNEL_LABEL_ALL = 12
+
+
+LABEL_POINTS = 7  # font size of point labels
+_GAP = 4  # points between a marker and its label
+
+
+def _text_width(text: str, size: float = LABEL_POINTS) -> float:
+    """Width of ``text`` in points at ``size`` (measured from the font's glyphs, no renderer)."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
+
+    with plt.rc_context(RC):
+        width, _, _ = TextToPath().get_text_width_height_descent(text, FontProperties(size=size), ismath=False)
+    return float(width)
+
+
+def _fitted_label(fig, ax, text: str, x: float, y: float) -> None:
+    """Name a point beside it, on whichever side the whole label fits inside the figure (right
+    first); a label too long for either side is shortened with "…" to fit the wider side, so a
+    name is never cut off at the figure's edge ("King's C")."""
+    px = float(ax.transData.transform((x, y))[0]) * 72 / fig.dpi  # points from the figure's left
+    width_pt = fig.get_figwidth() * 72
+    right_room, left_room = width_pt - px - _GAP - 2, px - _GAP - 2
+    label = text
+    if _text_width(label) > max(right_room, left_room):
+        room = max(right_room, left_room)
+        while len(label) > 1 and _text_width(label + "…") > room:
+            label = label[:-1]
+        label = label.rstrip() + "…"
+    right = _text_width(label) <= right_room
+    ax.annotate(label, (x, y), xytext=(_GAP if right else -_GAP, 3), textcoords="offset points",
+                ha="left" if right else "right", fontsize=LABEL_POINTS, annotation_clip=True)
+
+
 def funnel_plot(result: pd.DataFrame, *, title: str, ylabel: str, alt: str) -> plt.Figure:
     """Funnel plot from a categorical qic() result (x = site, n = denominator): each site's value
-    against its denominator with the 95% and 99.8% (3σ) limits around the network centre line."""
+    against its denominator with the 95% and 99.8% (3σ) limits around the network centre line.
+    Sites are named beside their points when there are at most :data:`FUNNEL_LABEL_ALL`, otherwise
+    only those outside the 3σ limits (labels kept inside the axes)."""
     r = result.sort_values("n")
     fig, ax = _new((7.5, 2.8), bottom_in=0.6)
     with plt.rc_context(RC):
@@ -400,8 +438,11 @@ def funnel_plot(result: pd.DataFrame, *, title: str, ylabel: str, alt: str) -> p
                    label="within limits")
         ax.scatter(r.loc[out, "n"], r.loc[out, "y"], color=MDC_COLOURS["concern"], marker="D", s=32,
                    zorder=3, label="outside 3σ limits")
-        for row in r.itertuples(index=False):
-            ax.annotate(str(row.x), (row.n, row.y), xytext=(4, 3), textcoords="offset points", fontsize=7)
+        labelled = r if len(r) <= FUNNEL_LABEL_ALL else r.loc[out]  # many sites: name the outliers only
+        if len(labelled):
+            ax.autoscale_view()  # the data limits, so each point's place in the figure is known
+            for row in labelled.itertuples(index=False):
+                _fitted_label(fig, ax, str(row.x), float(row.n), float(row.y))
         ax.set_xlabel("denominator")
         ax.set_ylabel(ylabel)
         ax.set_title(title, loc="left")
@@ -548,7 +589,9 @@ def _symbol_svg(handle) -> str:
                          handle.get_linestyles()[0])
     elif isinstance(handle, PathCollection):
         size = float(np.sqrt(handle.get_sizes()[0])) if len(handle.get_sizes()) else 6.0
-        body = _marker_svg(handle.get_paths()[0], size, handle.get_facecolors()[0])
+        faces, edges = handle.get_facecolors(), handle.get_edgecolors()
+        body = (_marker_svg(handle.get_paths()[0], size, faces[0]) if len(faces)
+                else _marker_svg(handle.get_paths()[0], size, "none", edges[0] if len(edges) else DARK))  # a ring
     elif isinstance(handle, (Patch, PolyCollection)):
         face = handle.get_facecolor() if isinstance(handle, Patch) else handle.get_facecolors()[0]
         c, a = _hex(face)

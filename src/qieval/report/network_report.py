@@ -23,9 +23,11 @@ from ..measures.summary import compare_periods
 from ..spc.icons import assurance_icon_svg, variation_icon_svg
 from ..spc.measure_chart import MeasureSPC, icon_summary, measure_spc, site_comparison
 from . import attribution_section, figures
+from . import shared_results
 from .by_site import BySite
 from .html import Html, definition_list, heading, para, table
 from ..format import fmt_month, fmt_num, write_atomic
+from .plain_summary import measure_value, population_text, population_value, what_this_means
 from .provenance import provenance
 from .site_report import ASSURANCE_WORDS, CHART_NAMES, VARIATION_WORDS, icons_html, measures_table_html, provenance_html
 
@@ -54,7 +56,7 @@ class NetworkReport:
         items = [
             ("Project", c.title), ("Network", c.network or ", ".join(sorted(set(s["network"])))),
             ("Sites", f"{len(s)} ({', '.join(s['site_name'])})"),
-            ("Registered patients", f"{int(s['list_size'].sum()):,}"),
+            (c.population_label[:1].upper() + c.population_label[1:], population_text(s["list_size"])),
             ("PDSA cycles", f"{len(self.data.pdsa_cycles)} from {fmt_month(self.data.pdsa_cycles['start'].min())} "
                             f"to {fmt_month(self.data.pdsa_cycles['end'].max())}"),
             ("Baseline", f"{fmt_month(c.baseline.start)} to {fmt_month(c.baseline.end)}"),
@@ -67,7 +69,25 @@ class NetworkReport:
         links = " · ".join(f'<a href="sites/{escape(x)}.html">{escape(n)}</a>'
                            for x, n in zip(s["site_id"], s["site_name"]))
         return Html(f"<header><h1>{escape(c.title)}: network report</h1>" + definition_list(items)
-                    + f"<p>Site reports: {links}</p></header>")
+                    + f"<p>Site reports: {links}</p></header>" + self.what_this_means())
+
+    def what_this_means(self) -> Html:
+        """Plain-English summary for a commissioner: the pooled results, and how many sites show
+        improvement or concern on each measure (see plain_summary)."""
+        box = what_this_means(self.config, self.summary, self.spc, "all sites pooled", self.policy)
+        from .plain_summary import verdict
+
+        lines = []
+        n = len(self.config.sites)
+        for m in self.config.measures:
+            kinds = [verdict(s) for site, mm, s in self.site_spc if mm.id == m.id]
+            better, worse = kinds.count("improvement"), kinds.count("concern")
+            if better or worse:
+                lines.append(f"{m.title}: improving at {better} of {n} sites, getting worse at {worse}.")
+        if not lines:
+            return box
+        extra = "".join(f"<li>{escape(x)}</li>" for x in lines)
+        return Html(box.replace("</ul></section>", f"</ul><p>Site by site:</p><ul>{extra}</ul></section>"))
 
     def aim(self) -> Html:
         a = self.config.aim
@@ -137,10 +157,10 @@ class NetworkReport:
                 words = VARIATION_WORDS.get(r["variation"], r["variation"])
                 if r["assurance"]:
                     words += "; " + ASSURANCE_WORDS.get(r["assurance"], r["assurance"])
-                target = "" if pd.isna(r["target"]) else f" (target {fmt_num(r['target'], m.decimals)})"
+                target = "" if pd.isna(r["target"]) else f" (target {measure_value(m, r['target'])})"
                 latest = self._latest_text(site_id, m, r["latest_value"], r["latest_period"])
-                out.append(f'<td><div class="icons">{icons}</div>{latest} '
-                           f'{escape(m.label)} in {fmt_month(r["latest_period"])}{escape(target)}'
+                out.append(f'<td><div class="icons">{icons}</div>{escape(latest)} '
+                           f'in {fmt_month(r["latest_period"])}{escape(target)}'
                            f'<br><span class="notes">{escape(words)}</span></td>')
             out.append("</tr>")
         out.append("</tbody></table>")
@@ -154,7 +174,7 @@ class NetworkReport:
             if len(row) and (self.policy.is_small(row["numerator"].iloc[0])
                              or self.policy.is_small(row["denominator"].iloc[0])):
                 return self.policy.marker
-        return fmt_num(value, m.decimals)
+        return measure_value(m, value)
 
     def charts(self) -> Html:
         parts = [heading("Network charts: statistical process control"),
@@ -169,7 +189,7 @@ class NetworkReport:
             parts.append(icons_html(spc, m))
             r = spc.result.dropna(subset=["y"])
             alt = (f"{spc.chart} chart of {m.title.lower()}, all sites pooled, {fmt_month(r['period'].min())} to "
-                   f"{fmt_month(r['period'].max())}; latest {fmt_num(r['y'].iloc[-1], m.decimals)} {m.label}. "
+                   f"{fmt_month(r['period'].max())}; latest {measure_value(m, r['y'].iloc[-1])}. "
                    + " ".join(spc.findings))
             ref = (m.reference.value, m.reference.label) if m.reference else None
             note, partial = self._coverage_note(m)
@@ -203,8 +223,8 @@ class NetworkReport:
                 continue
             outside = [str(x) for x in r.loc[r["sigma_signal"].astype(bool), "x"]]
             alt = (f"Funnel plot of {m.title.lower()} by site over the intervention period "
-                   f"({fmt_month(i0)} to {fmt_month(i1)}); network value {fmt_num(r['cl'].iloc[0], m.decimals)} "
-                   f"{m.label}. " + "; ".join(f"{row.x}: {fmt_num(row.y, m.decimals)}" for row in r.itertuples())
+                   f"({fmt_month(i0)} to {fmt_month(i1)}); network value {measure_value(m, r['cl'].iloc[0])}. "
+                   + site_values_words(r, lambda y: measure_value(m, y))
                    + (f". Outside the 3σ limits: {', '.join(outside)}." if outside else ". All sites within the limits."))
             parts.append(figures.figure_html(figures.funnel_plot(
                 r, title=f"{m.title} ({CHART_NAMES[chart]} limits)",
@@ -218,7 +238,7 @@ class NetworkReport:
                       "that a single practice cannot separate.")]
         cycles = self.data.pdsa_cycles
         for m in self.config.measures:
-            result = attribution_section.fit_measure(self.data.measure_values, cycles, m)
+            result = shared_results.fit_measure(self.data.measure_values, cycles, m, self.output_dir)
             self.attributions[m.id] = result
             parts.append(attribution_section.section(result, m, cycles, "all sites", f"attribution-{m.id}",
                                                      self.policy))
@@ -229,7 +249,7 @@ class NetworkReport:
 
     def results(self) -> dict:
         out = {"project": self.config.id, "sites": list(self.config.sites),
-               "list_size": int(self.data.sites["list_size"].sum()),
+               "list_size": population_value(self.data.sites["list_size"].sum(min_count=1)),
                "pdsa_cycles": int(len(self.data.pdsa_cycles)),
                "summary": json.loads(self.summary.to_json(orient="records", date_format="iso")),
                "spc": {k: {"chart": v.chart, "variation": v.variation, "assurance": v.assurance,
@@ -239,6 +259,18 @@ class NetworkReport:
             k: (v if isinstance(v, str) else json.loads(v.effects.to_json(orient="records")))
             for k, v in self.attributions.items()}
         return out
+
+
+def site_values_words(r: pd.DataFrame, fmt) -> str:
+    """Each site's value for a funnel plot's alt text (``x: y; …``); with more sites than the plot
+    names (:data:`qieval.report.figures.FUNNEL_LABEL_ALL`) the range and the outliers' values instead
+    (the table of every site is the icon matrix)."""
+    if len(r) <= figures.FUNNEL_LABEL_ALL:
+        return "; ".join(f"{row.x}: {fmt(row.y)}" for row in r.itertuples())
+    out = r.loc[r["sigma_signal"].astype(bool)]
+    lo, hi = r.loc[r["y"].idxmin()], r.loc[r["y"].idxmax()]
+    return (f"{len(r)} sites, from {fmt(lo['y'])} ({lo['x']}) to {fmt(hi['y'])} ({hi['x']})"
+            + ("; " + "; ".join(f"{row.x}: {fmt(row.y)}" for row in out.itertuples()) if len(out) else ""))
 
 
 def prepare(params_path: str | Path, output_dir: str | Path | None = None,

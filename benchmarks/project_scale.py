@@ -1,0 +1,267 @@
+"""Benchmark: the project-level reports (network, accreditation, abstract) as the number of sites grows.
+
+Projects: synthetic copies of the deprescribing demo (``benchmarks/report_farm.py``'s generator: own
+list size and noise per practice, PDSA timetables and standards assessments copied from the four
+demo practices in turn) with 4, 100 and 250 practices (``--quick``), plus 1,000 (full run), and
+optionally the NHS England A&E attendances of every trust with a type 1 department (``--ae``:
+140 trusts, 36 months, 10 trusts with missing months; ``examples/ae_4h`` below).
+
+Two measurements per size:
+
+1. **In process** (``--in-process``, the default): each report's ``prepare`` and its sections, as
+   the notebook calls them, run in a fresh Python process per report, printing the seconds of each
+   step and the process's peak RSS (``ru_maxrss``). With ``--profile N`` the N-site runs are also
+   profiled (cProfile, top functions by cumulative time written to ``project_scale_<report>_<N>.txt``).
+2. **Through the farm** (``--farm``): ``qieval run --force`` on the real notebooks, timed end to end
+   in a subprocess with the peak summed RSS of the runner and its kernels (sampled every 0.1 s);
+   the manifest gives each project report's own seconds. ``--farm-sites-only-one`` renders one site
+   report and all project reports (the project reports' share); without it every site is rendered
+   (the headline: all site reports plus the project reports in one run).
+
+The "per 1k site-months" column divides a report's seconds by the site-months of the project
+(sites × 36 months) / 1,000: flat (or falling) means the report grows no faster than the data.
+
+Run: ``.venv/bin/python benchmarks/project_scale.py --quick`` (4/100/250 in process, a few minutes),
+``.venv/bin/python benchmarks/project_scale.py --sizes 1000 --farm`` (the 1,000-site headline; about
+10 minutes on 2 cores), ``--ae`` for the A&E project.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import pstats
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from report_farm import PeakRSS, make_project  # noqa: E402
+
+REPORTS = ("network", "accreditation", "abstract")
+MONTHS = 36  # months per site in the synthetic project (the demo's periods)
+
+
+# ---- in process: one report, step by step (run in a child process) ---------------------------------
+
+def _steps(report: str, params: str, out: Path):
+    """(name, callable) pairs in the order the report's notebook calls them; each returns HTML or None."""
+    if report == "network":
+        from qieval.report.equity import equity_section
+        from qieval.report.measure_plan import measure_plan
+        from qieval.report.network_report import prepare, write_results
+
+        state = {}
+
+        def prep():
+            state["r"] = prepare(params, out, "evaluator")
+            return state["r"].title()
+
+        return [("prepare", prep), ("aim", lambda: state["r"].aim()),
+                ("measure_plan", lambda: measure_plan(state["r"].config)),
+                ("measures_table", lambda: state["r"].measures_table()),
+                ("icon_matrix", lambda: state["r"].icon_matrix()), ("charts", lambda: state["r"].charts()),
+                ("funnels", lambda: state["r"].funnels()), ("equity", lambda: equity_section(state["r"].data)),
+                ("attribution", lambda: state["r"].attribution()),
+                ("results", lambda: (write_results(state["r"]), state["r"].provenance_block())[1])]
+    if report == "accreditation":
+        from qieval.report.accreditation_report import prepare, write_status
+
+        state = {}
+
+        def prep():
+            state["r"] = prepare(params, out, audience="evaluator")
+            return state["r"].title()
+
+        return [("prepare", prep)] + [(name, (lambda n=name: getattr(state["r"], n)())) for name in
+                                      ("summary", "matrix", "measures", "progression", "funnels",
+                                       "framework_table")] + [
+            ("results", lambda: (write_status(state["r"]), state["r"].provenance_block())[1])]
+    if report == "abstract":
+        from qieval.report.abstract_report import prepare, write_markdown
+
+        state = {}
+
+        def prep():
+            state["r"] = prepare(params, out, audience="evaluator")
+            return state["r"].title()
+
+        return [("prepare", prep), ("abstract", lambda: state["r"].abstract()),
+                ("markdown", lambda: write_markdown(state["r"])), ("figure", lambda: state["r"].figure()),
+                ("audit", lambda: state["r"].audit()), ("squire", lambda: state["r"].squire()),
+                ("provenance", lambda: state["r"].provenance_block())]
+    raise SystemExit(f"unknown report {report!r}")
+
+
+def child(report: str, params: str, out: str, profile: str | None) -> int:
+    """Run one report in this process; print one JSON line with step seconds, HTML bytes, peak RSS."""
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    out_dir = Path(out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    import qieval.report.figures  # noqa: F401 - imports are not the report's cost
+
+    prof = cProfile.Profile() if profile else None
+    steps, html = {}, 0
+    for name, call in _steps(report, params, out_dir):
+        t0 = time.perf_counter()
+        if prof:
+            prof.enable()
+        result = call()
+        if prof:
+            prof.disable()
+        steps[name] = round(time.perf_counter() - t0, 3)
+        html += len(str(result)) if result is not None else 0
+    if prof:
+        s = io.StringIO()
+        pstats.Stats(prof, stream=s).sort_stats("cumulative").print_stats(45)
+        Path(profile).write_text(s.getvalue(), encoding="utf-8")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+    print(json.dumps({"report": report, "steps": steps, "seconds": round(sum(steps.values()), 3),
+                      "html_bytes": html, "peak_rss": peak}))
+    return 0
+
+
+def in_process(root: Path, params: str, report: str, timeout: float, profile: str | None) -> dict:
+    cmd = [sys.executable, __file__, "--child", report, params, str(root / "reports" / "bench")]
+    if profile:
+        cmd += ["--profile-to", profile]
+    try:
+        p = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"report": report, "seconds": float("nan"), "steps": {}, "peak_rss": 0, "html_bytes": 0,
+                "note": f"timed out after {timeout:.0f} s"}
+    if p.returncode != 0:
+        return {"report": report, "seconds": float("nan"), "steps": {}, "peak_rss": 0, "html_bytes": 0,
+                "note": "failed: " + p.stderr.strip().splitlines()[-1] if p.stderr.strip() else "failed"}
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+# ---- through the farm ---------------------------------------------------------------------------
+
+def farm(root: Path, params: str, sites: str | None, workers: int) -> dict:
+    cmd = [sys.executable, "-m", "qieval.cli", "run", params, "--force", "--quiet", "--workers", str(workers)]
+    if sites:
+        cmd += ["--sites", sites]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    with PeakRSS(proc.pid) as mem:
+        out, err = proc.communicate()
+    seconds = time.perf_counter() - t0
+    import yaml
+
+    pid = yaml.safe_load((root / params).read_text(encoding="utf-8"))["project"]["id"]
+    manifest = json.loads((root / "reports" / pid / "manifest.json").read_text(encoding="utf-8"))
+    reports = {k: (v.get("status"), v.get("seconds")) for k, v in manifest["project_reports"].items()}
+    failed = [k for k, v in manifest["sites"].items() if v.get("status") != "ok"]
+    return {"seconds": seconds, "peak_rss": mem.peak, "exit": proc.returncode, "reports": reports,
+            "failed_sites": len(failed), "stderr": err[-2000:] if proc.returncode else ""}
+
+
+# ---- main ---------------------------------------------------------------------------------------
+
+def mib(n: int) -> str:
+    return f"{n / 2**20:,.0f} MiB" if n else "–"
+
+
+def make_ae(root: Path) -> str:
+    """The A&E project (every trust with a type 1 department) from the repository's reference copy."""
+    sys.path.insert(0, str(HERE.parent))
+    from examples.ae_4h.convert import write_project  # noqa: PLC0415
+
+    return str(write_project(root, trusts=None).relative_to(root))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="4, 100 and 250 sites only")
+    ap.add_argument("--sizes", help="comma-separated site counts (default 4,100,250,1000)")
+    ap.add_argument("--reports", default=",".join(REPORTS))
+    ap.add_argument("--farm", action="store_true", help="also time qieval run on the real notebooks")
+    ap.add_argument("--farm-sites-only-one", action="store_true",
+                    help="farm: render one site report (the project reports' share) instead of all")
+    ap.add_argument("--no-in-process", action="store_true")
+    ap.add_argument("--ae", action="store_true", help="also the A&E project (140 trusts)")
+    ap.add_argument("--profile", type=int, default=0, help="profile the in-process runs at this size")
+    ap.add_argument("--timeout", type=float, default=1200, help="seconds per in-process report")
+    ap.add_argument("--workers", type=int, default=os.cpu_count())
+    ap.add_argument("--child", nargs=3, metavar=("REPORT", "PARAMS", "OUT"), help=argparse.SUPPRESS)
+    ap.add_argument("--profile-to", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.child:
+        return child(*args.child, args.profile_to)
+
+    sizes = [int(x) for x in (args.sizes or ("4,100,250" if args.quick else "4,100,250,1000")).split(",")]
+    reports = [r for r in args.reports.split(",") if r]
+    print(f"{os.cpu_count()} cores; python {sys.version.split()[0]}; sizes {sizes}", flush=True)
+    rows, farm_rows = [], []
+    projects = [(f"N={n}", n) for n in sizes] + ([("A&E 140 trusts", -1)] if args.ae else [])
+    for label, n in projects:
+        tmp = Path(tempfile.mkdtemp(prefix="qieval-scale-"))
+        try:
+            if n < 0:
+                params = make_ae(tmp)
+                import pandas as pd
+
+                v = pd.read_csv(tmp / "data" / "ae_4h" / "measure_values.csv", usecols=["site_id", "period"])
+                site_months, n_sites = len(v.drop_duplicates()), v["site_id"].nunique()
+            else:
+                params = str(make_project(tmp, n).relative_to(tmp))
+                site_months, n_sites = n * MONTHS, n
+            if not args.no_in_process:
+                for report in reports:
+                    prof = str(HERE / f"project_scale_{report}_{n}.txt") if args.profile == n else None
+                    r = in_process(tmp, params, report, args.timeout, prof)
+                    r.update(project=label, sites=n_sites, site_months=site_months)
+                    rows.append(r)
+                    top = sorted(r["steps"].items(), key=lambda kv: -kv[1])[:3]
+                    print(f"  {label:<15} {report:<13} {r['seconds']:>8.1f} s {mib(r['peak_rss']):>10}  "
+                          + ", ".join(f"{k} {v:.1f}" for k, v in top) + (f"  {r.get('note', '')}"),
+                          flush=True)
+            if args.farm:
+                one = None
+                if args.farm_sites_only_one:
+                    import yaml
+
+                    one = yaml.safe_load((tmp / params).read_text(encoding="utf-8"))["sites"][0]
+                f = farm(tmp, params, one, args.workers)
+                f.update(project=label, sites=n_sites, site_months=site_months,
+                         rendered="1 site + project reports" if one else "all sites + project reports")
+                farm_rows.append(f)
+                print(f"  {label:<15} qieval run ({f['rendered']}): {f['seconds']:.1f} s, {mib(f['peak_rss'])}, "
+                      f"exit {f['exit']}, reports {f['reports']}", flush=True)
+                if f["stderr"]:
+                    print(f["stderr"], file=sys.stderr)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    if rows:
+        print()
+        print(f"{'project':<15} {'report':<13} {'site-months':>11} {'seconds':>8} {'per 1k site-months':>18} "
+              f"{'peak RSS':>10} {'HTML':>9}  slowest steps")
+        for r in rows:
+            per = r["seconds"] / (r["site_months"] / 1000)
+            top = sorted(r["steps"].items(), key=lambda kv: -kv[1])[:3]
+            print(f"{r['project']:<15} {r['report']:<13} {r['site_months']:>11,} {r['seconds']:>8.1f} {per:>18.2f} "
+                  f"{mib(r['peak_rss']):>10} {r['html_bytes'] / 1024:>7.0f}kB  "
+                  + ", ".join(f"{k} {v:.1f}" for k, v in top) + (f"  {r['note']}" if r.get("note") else ""))
+    if farm_rows:
+        print()
+        print(f"{'project':<15} {'qieval run':<30} {'seconds':>8} {'peak RSS':>10} {'exit':>4}  project reports (s)")
+        for f in farm_rows:
+            reps = ", ".join(f"{k} {v[1]:.1f} ({v[0]})" for k, v in sorted(f["reports"].items()))
+            print(f"{f['project']:<15} {f['rendered']:<30} {f['seconds']:>8.1f} {mib(f['peak_rss']):>10} "
+                  f"{f['exit']:>4}  {reps}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""Pooled attribution results computed once per project and shared between project reports.
+
+The network report and the abstract both need the pooled attribution fit of each measure (the
+most expensive computation of a large project). Whichever report fits a measure first writes the
+result under ``<output_dir>/.shared/`` keyed on a SHA-256 of exactly what the fit reads (the
+measure's rows, the PDSA cycles, the measure's definition) and qieval's code; the other report
+reads it instead of fitting again. A missing, stale or unreadable entry is simply refitted: the
+cache can only save time, never change a number.
+
+Stored as plain data, never pickles (the reports folder is not trusted to hold code): one Parquet
+file per table of :class:`~qieval.attribution.Attribution` and a JSON file with its other fields,
+the JSON written last (atomically) so a half-written entry is never read. The statsmodels result
+(``model``) is not stored (``None`` when read back).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import json
+import math
+import shutil
+from pathlib import Path
+
+import pandas as pd
+
+from ..attribution import Attribution
+from ..config import Measure
+from ..format import write_atomic
+from . import attribution_section
+
+SHARED_DIR = ".shared"
+
+
+def attribution_key(values: pd.DataFrame, cycles: pd.DataFrame, measure: Measure) -> str:
+    """SHA-256 of what :func:`qieval.report.attribution_section.fit_measure` reads, plus qieval's code."""
+    from ..farm.kernel import code_digest
+
+    h = hashlib.sha256(code_digest().encode())
+    h.update(measure.model_dump_json().encode())
+    mine = values.loc[values["measure_id"].to_numpy() == measure.id]
+    for frame, cols in ((mine, ["site_id", "period", "numerator", "denominator", "value"]),
+                        (cycles, ["site_id", "start", "category"])):
+        cols = [c for c in cols if c in frame.columns]
+        h.update(json.dumps(cols).encode())
+        h.update(pd.util.hash_pandas_object(frame[cols], index=False).to_numpy().tobytes())
+    return h.hexdigest()
+
+
+def _folder(output_dir: Path, measure_id: str, key: str) -> Path:
+    safe = hashlib.sha256(measure_id.encode()).hexdigest()[:12]  # measure ids are data: not a path
+    return Path(output_dir) / SHARED_DIR / f"attribution-{safe}-{key[:32]}"
+
+
+def _jsonable(x):
+    if isinstance(x, float) and not math.isfinite(x):
+        return {"float": repr(x)}
+    return x
+
+
+def _unjson(x):
+    return float(x["float"]) if isinstance(x, dict) and set(x) == {"float"} else x
+
+
+def save(output_dir: Path | None, measure_id: str, key: str, result: Attribution | str) -> None:
+    """Store ``result`` for other reports of this run (best effort: a failure leaves no entry)."""
+    if output_dir is None:
+        return
+    folder = _folder(output_dir, measure_id, key)
+    try:
+        for old in folder.parent.glob(folder.name.rsplit("-", 1)[0] + "-*"):  # this measure's stale entries
+            if old != folder and old.is_dir():
+                shutil.rmtree(old, ignore_errors=True)
+        folder.mkdir(parents=True, exist_ok=True)
+        meta: dict = {"key": key, "measure_id": measure_id}
+        if isinstance(result, str):
+            meta["text"] = result
+        else:
+            tables, scalars = [], {}
+            for f in dataclasses.fields(result):
+                value = getattr(result, f.name)
+                if f.name == "model":
+                    continue
+                if isinstance(value, pd.DataFrame):
+                    buf = io.BytesIO()
+                    value.to_parquet(buf)
+                    write_atomic(folder / f"{f.name}.parquet", buf.getvalue())
+                    tables.append(f.name)
+                else:
+                    scalars[f.name] = _jsonable(value)
+            meta.update(tables=tables, fields=scalars)
+        write_atomic(folder / "result.json", json.dumps(meta, sort_keys=True))
+    except Exception:  # noqa: BLE001 - only an optimisation (e.g. a column Parquet cannot hold)
+        (folder / "result.json").unlink(missing_ok=True)
+
+
+def load(output_dir: Path | None, measure_id: str, key: str) -> Attribution | str | None:
+    """The stored result for ``key``, or None when there is none (or it cannot be read)."""
+    if output_dir is None:
+        return None
+    folder = _folder(output_dir, measure_id, key)
+    try:
+        meta = json.loads((folder / "result.json").read_text(encoding="utf-8"))
+        if meta.get("key") != key or meta.get("measure_id") != measure_id:
+            return None
+        if "text" in meta:
+            return str(meta["text"])
+        kwargs = {k: _unjson(v) for k, v in meta["fields"].items()}
+        for name in meta["tables"]:
+            kwargs[name] = pd.read_parquet(folder / f"{name}.parquet")
+        return Attribution(**kwargs)
+    except Exception:  # noqa: BLE001 - absent, stale format or damaged: fit again
+        return None
+
+
+def fit_measure(values: pd.DataFrame, cycles: pd.DataFrame, measure: Measure,
+                output_dir: Path | None) -> Attribution | str:
+    """:func:`qieval.report.attribution_section.fit_measure`, read from ``output_dir`` when another
+    report of the project already fitted it on the same inputs, and stored there otherwise."""
+    if output_dir is None:
+        return attribution_section.fit_measure(values, cycles, measure)
+    key = attribution_key(values, cycles, measure)
+    found = load(output_dir, measure.id, key)
+    if found is not None:
+        return found
+    result = attribution_section.fit_measure(values, cycles, measure)
+    save(output_dir, measure.id, key, result)
+    return result
