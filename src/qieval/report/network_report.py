@@ -25,6 +25,7 @@ from ..spc.measure_chart import MeasureSPC, icon_summary, measure_spc, site_comp
 from . import attribution_section, figures
 from . import shared_results
 from .by_site import BySite
+from .icon_matrix import glance_html, matrix_html
 from .html import Html, definition_list, heading, para, table
 from ..format import fmt_month, fmt_num, write_atomic
 from .plain_summary import measure_value, population_text, population_value, what_this_means
@@ -55,7 +56,8 @@ class NetworkReport:
         periods = self.data.measure_values["period"]
         items = [
             ("Project", c.title), ("Network", c.network or ", ".join(sorted(set(s["network"])))),
-            ("Sites", f"{len(s)} ({', '.join(s['site_name'])})"),
+            ("Sites", f"{len(s)} ({', '.join(s['site_name'])})" if len(s) <= LIST_SITES
+             else f"{len(s)} (each listed, with a link to its report, in the icon matrix)"),
             (c.population_label[:1].upper() + c.population_label[1:], population_text(s["list_size"])),
             ("PDSA cycles", f"{len(self.data.pdsa_cycles)} from {fmt_month(self.data.pdsa_cycles['start'].min())} "
                             f"to {fmt_month(self.data.pdsa_cycles['end'].max())}"),
@@ -66,8 +68,9 @@ class NetworkReport:
         ranges = self._site_ranges()
         if ranges:
             items.append(("Sites with a shorter or broken series", ranges))
-        links = " · ".join(f'<a href="sites/{escape(x)}.html">{escape(n)}</a>'
-                           for x, n in zip(s["site_id"], s["site_name"]))
+        links = (" · ".join(f'<a href="sites/{escape(x)}.html">{escape(n)}</a>'
+                            for x, n in zip(s["site_id"], s["site_name"])) if len(s) <= LIST_SITES
+                 else '<a href="#icon-matrix">in the icon matrix</a> (find, filter and sort the sites there)')
         return Html(f"<header><h1>{escape(c.title)}: network report</h1>" + definition_list(items)
                     + f"<p>Site reports: {links}</p></header>" + self.what_this_means())
 
@@ -135,44 +138,27 @@ class NetworkReport:
         return table_html
 
     def icon_matrix(self) -> Html:
-        """Site × measure: MDC variation and assurance icons with the latest value and target."""
+        """Sites at a glance (counts per measure), then the site × measure matrix: MDC variation and
+        assurance icons with the latest value and target, sortable and filterable
+        (:mod:`qieval.report.icon_matrix`)."""
         tidy = icon_summary(self.site_spc)
         measures = self.config.measures
         names = dict(zip(self.data.sites["site_id"], self.data.sites["site_name"]))
-        out = ['<table class="qi-table icon-matrix"><caption>Making Data Count summary: variation and '
-               'assurance icons for each site and measure, with the latest value (and target)</caption>'
-               '<thead><tr><th scope="col">Site</th>'
-               + "".join(f'<th scope="col">{escape(m.title)}</th>' for m in measures) + "</tr></thead><tbody>"]
-        for site_id in self.config.sites:
-            out.append(f'<tr><th scope="row"><a href="sites/{escape(site_id)}.html">{escape(names[site_id])}</a></th>')
-            for m in measures:
-                row = tidy.loc[(tidy["site_id"] == site_id) & (tidy["measure_id"] == m.id)]
-                if row.empty or not row["variation"].iloc[0]:
-                    out.append("<td>–</td>")
-                    continue
-                r = row.iloc[0]
-                icons = variation_icon_svg(r["variation"], m.improvement_direction)
-                if r["assurance"]:
-                    icons += assurance_icon_svg(r["assurance"])
-                words = VARIATION_WORDS.get(r["variation"], r["variation"])
-                if r["assurance"]:
-                    words += "; " + ASSURANCE_WORDS.get(r["assurance"], r["assurance"])
-                target = "" if pd.isna(r["target"]) else f" (target {measure_value(m, r['target'])})"
-                latest = self._latest_text(site_id, m, r["latest_value"], r["latest_period"])
-                out.append(f'<td><div class="icons">{icons}</div>{escape(latest)} '
-                           f'in {fmt_month(r["latest_period"])}{escape(target)}'
-                           f'<br><span class="notes">{escape(words)}</span></td>')
-            out.append("</tr>")
-        out.append("</tbody></table>")
-        return Html(heading("Icon matrix") + "".join(out))
+        return Html(heading("Sites at a glance") + glance_html(tidy, measures, len(self.config.sites))
+                    + heading("Icon matrix")
+                    + matrix_html(tidy, measures, list(self.config.sites), names, self._latest_text, measure_value,
+                                  VARIATION_WORDS, ASSURANCE_WORDS))
 
     def _latest_text(self, site_id: str, m: Measure, value: float, period) -> str:
         """A site's latest value, or the suppression marker when it rests on a small count."""
         if self.policy is not None and self.policy.enabled and m.unit in ("percent", "rate", "count"):
-            v = self.data.measure_values
-            row = v.loc[(v["site_id"] == site_id) & (v["measure_id"] == m.id) & (v["period"] == period)]
-            if len(row) and (self.policy.is_small(row["numerator"].iloc[0])
-                             or self.policy.is_small(row["denominator"].iloc[0])):
+            counts = self.__dict__.get("_counts")
+            if counts is None:  # (site, measure, period) → (numerator, denominator), built once
+                v = self.data.measure_values
+                counts = self.__dict__["_counts"] = dict(zip(
+                    zip(v["site_id"], v["measure_id"], v["period"]), zip(v["numerator"], v["denominator"])))
+            row = counts.get((site_id, m.id, pd.Timestamp(period)))
+            if row is not None and (self.policy.is_small(row[0]) or self.policy.is_small(row[1])):
                 return self.policy.marker
         return measure_value(m, value)
 
@@ -259,6 +245,10 @@ class NetworkReport:
             k: (v if isinstance(v, str) else json.loads(v.effects.to_json(orient="records")))
             for k, v in self.attributions.items()}
         return out
+
+
+#: Up to this many sites the header names each site and links to its report (beyond, the icon matrix does).
+LIST_SITES = 12
 
 
 def site_values_words(r: pd.DataFrame, fmt) -> str:

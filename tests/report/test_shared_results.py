@@ -1,0 +1,78 @@
+"""Pooled attribution computed once and shared between the network report and the abstract (issue 18):
+what is read back equals a fresh fit, a changed input or a damaged entry is fitted again, and the
+abstract reuses what the network report stored."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from qieval.io.load import load
+from qieval.report import attribution_section, shared_results
+
+
+@pytest.fixture(scope="module")
+def project(demo_root_session):
+    data = load(demo_root_session / "params" / "deprescribing.yaml")
+    return data, data.config.measure("conversation_offered")
+
+
+def _same(a, b):
+    for name in ("effects", "diagnostics", "counterfactual", "sensitivity"):
+        x, y = getattr(a, name), getattr(b, name)
+        pd.testing.assert_frame_equal(x, y, check_column_type=len(x.columns) > 0)
+    for name in ("dispersion", "warnings", "family", "time_effects", "df_resid", "n_obs", "level"):
+        x, y = getattr(a, name), getattr(b, name)
+        assert x == y or (x != x and y != y), name
+
+
+def test_read_back_equals_a_fresh_fit_and_stale_or_damaged_entries_are_refitted(project, tmp_path):
+    data, m = project
+    values, cycles = data.measure_values, data.pdsa_cycles
+    fresh = attribution_section.fit_measure(values, cycles, m)
+    stored = shared_results.fit_measure(values, cycles, m, tmp_path)  # fits and stores
+    _same(fresh, stored)
+    key = shared_results.attribution_key(values, cycles, m)
+    read = shared_results.load(tmp_path, m.id, key)
+    assert read is not None and read.model is None
+    _same(fresh, read)
+    assert "pickle" not in {p.suffix for p in tmp_path.rglob("*")}  # plain data only
+
+    # one changed numerator → another key, nothing to read
+    changed = values.copy()
+    i = changed.index[(changed["measure_id"] == m.id) & (changed["numerator"] > 0)][0]
+    changed.loc[i, "numerator"] += 1
+    assert shared_results.attribution_key(changed, cycles, m) != key
+    assert shared_results.load(tmp_path, m.id, shared_results.attribution_key(changed, cycles, m)) is None
+    # another measure definition (target) → another key
+    assert shared_results.attribution_key(values, cycles, m.model_copy(update={"target": 12.0})) != key
+
+    # a damaged entry is not read (fitted again by fit_measure)
+    (entry,) = [p for p in (tmp_path / shared_results.SHARED_DIR).iterdir()]
+    (entry / "effects.parquet").write_bytes(b"not parquet")
+    assert shared_results.load(tmp_path, m.id, key) is None
+    meta = json.loads((entry / "result.json").read_text())
+    meta["key"] = "0" * 64
+    (entry / "result.json").write_text(json.dumps(meta))
+    assert shared_results.load(tmp_path, m.id, key) is None
+    _same(fresh, shared_results.fit_measure(values, cycles, m, tmp_path))
+    assert shared_results.load(tmp_path, m.id, key) is not None  # rewritten
+
+
+def test_the_abstract_reads_what_the_network_report_stored(demo_root_session, tmp_path):
+    from qieval.report import abstract_report, network_report
+
+    params = demo_root_session / "params" / "deprescribing.yaml"
+    net = network_report.prepare(params, tmp_path)
+    net.attribution()
+    shared = tmp_path / shared_results.SHARED_DIR
+    stamps = {p: p.stat().st_mtime_ns for p in shared.rglob("*")}
+    assert len(list(shared.iterdir())) == len(net.config.measures)
+    ab = abstract_report.prepare(params, tmp_path)
+    assert {p: p.stat().st_mtime_ns for p in shared.rglob("*")} == stamps  # read, not rewritten
+    for k, v in net.attributions.items():
+        if k in ab.network.attributions and not isinstance(v, str):
+            _same(v, ab.network.attributions[k])
+    assert ab.network.site_spc == []  # the abstract skips the per-site SPC it does not use
