@@ -69,7 +69,10 @@ def test_multisite_outputs_and_language():
     rng = np.random.default_rng(99)
     a = fit(simulate.simulate(rng), simulate.interventions())
     assert a.time_effects == "calendar"
-    assert list(a.effects["category"]) == ["IT", "education", "staffing"]
+    assert [c for c in a.effects["category"] if ":" not in c] == ["IT", "education", "staffing"]
+    assert a.impact == "event_time" and a.interval.startswith("wider of quasi-likelihood and cluster-robust")
+    months = a.effects[a.effects["category"].str.startswith("IT:month_")]
+    assert list(months["horizon"]) == list(range(len(months)))
     cf = a.counterfactual
     assert set(cf["site_id"]) == {"A", "B", "C", "D", "ALL"}
     assert (cf["counterfactual_low"] <= cf["counterfactual"]).all()
@@ -78,13 +81,16 @@ def test_multisite_outputs_and_language():
     per_site = cf[cf["site_id"] != "ALL"]
     obs = per_site.groupby("period").apply(lambda g: np.average(g["observed"], weights=g["denominator"]))
     np.testing.assert_allclose(pooled["observed"], obs.loc[pooled.index])
-    assert set(a.sensitivity["method"]) == {"cluster-robust by site", "panel HAC (lag 9)"}
+    assert set(a.sensitivity["method"]) == {"panel HAC (lag 9)"}  # the other two make the primary interval
     checks = set(a.diagnostics["check"])
-    assert {"durbin_watson", "ljung_box_p", "points_before", "points_after", "vif"} <= checks
-    for s in a.sentences:
-        assert "associated with" in s
+    assert {"durbin_watson", "ljung_box_p", "points_before", "points_after"} <= checks
+    # variance inflation is reported for level/slope terms, not for one term per month since the start
+    assert "vif" in set(fit(simulate.simulate(rng), simulate.interventions(), impact="step").diagnostics["check"])
+    for s, lo, hi in zip(a.sentences, a.effects["ratio_low"], a.effects["ratio_high"]):
+        assert ("associated with" in s) == (hi < 1 or lo > 1)
+        assert ("compatible with no change and with changes from" in s) == (lo <= 1 <= hi)
         assert not re.search(r"\bcaus", s, re.I)
-        assert "%" not in s.replace("95% CI", "")
+        assert "%" not in s.replace("95% CI", "").replace("80% power", "")
 
 
 def test_autocorrelation_warning():

@@ -78,12 +78,16 @@ def test_abs_change_tiny_gaussian_case_by_hand():
 def test_slope_change_rows():
     mv, ivs = _exact_gaussian(slope=True)
     a = fit(mv, ivs, family="gaussian", slope_change=True)
-    assert list(a.effects["category"]) == ["rota", "rota:slope"]
-    lvl, slp = a.effects.iloc[0], a.effects.iloc[1]
+    # issue 13: the bare category is the headline (average over the months after the start), then
+    # the level and slope rows
+    assert list(a.effects["category"]) == ["rota", "rota:level", "rota:slope"]
+    head, lvl, slp = a.effects.iloc[0], a.effects.iloc[1], a.effects.iloc[2]
     assert lvl["estimate"] == pytest.approx(3, abs=1e-4)
     assert slp["estimate"] == pytest.approx(0.2, abs=1e-5)
+    # by hand: 12 months after the start (0..11 months since it): average 3 + 0.2 * 5.5 = 4.1
+    assert head["estimate"] == pytest.approx(4.1, abs=1e-4)
     # by hand: last month is 11 months after the on month -> 3 + 0.2 * 11 = 5.2
-    assert lvl["abs_change"] == pytest.approx(5.2, abs=1e-4)
+    assert head["abs_change"] == pytest.approx(5.2, abs=1e-4)
     assert np.isnan(slp["abs_change"])
 
 
@@ -93,8 +97,15 @@ def test_slope_change_ratio_is_per_month_binomial(binomial_fit):
     slp = a.effects.set_index("category").loc["bundle:slope"]
     assert slp["ratio"] == pytest.approx(np.exp(slp["estimate"]))
     assert slp["ratio_low"] == pytest.approx(np.exp(slp["estimate_low"]))
-    assert a.effects["p_adjusted"].notna().all()
-    # Holm over the two rows
+    # issue 13: Holm runs over the headline rows (one per category); level and slope rows are detail
+    eff = a.effects.set_index("category")
+    assert eff.loc["bundle", "p_adjusted"] == pytest.approx(eff.loc["bundle", "p_value"])
+    assert eff.loc[["bundle:level", "bundle:slope"], "p_adjusted"].isna().all()
+
+
+def test_holm_over_headline_rows():
+    mv = series(["A"], months=36, effects={"A": [(10, -0.5), (20, 0.2)]})
+    a = fit(mv, iv([("A", "2022-11-01", "x"), ("A", "2023-09-01", "y")]))
     p = a.effects["p_value"].to_numpy()
     lo, hi = np.sort(p)
     expect = {lo: min(1, 2 * lo), hi: min(1, max(2 * lo, hi))}

@@ -73,19 +73,23 @@ def test_category_only_at_one_site_is_separable_with_site_and_calendar_effects()
     assert eff.loc["only_B", "ratio_low"] < np.exp(-0.5) < eff.loc["only_B", "ratio_high"]
 
 
-def test_same_month_everywhere_is_absorbed_by_calendar_effects_so_auto_falls_back_to_trend():
+def test_same_month_everywhere_is_not_separable_and_never_silently_fitted_against_a_trend():
+    # issue 13: "auto" used to fall back to one linear trend here, which manufactured false findings
     mv = series(["A", "B"], effects={"A": [(10, -0.4)], "B": [(10, -0.4)]})
     ivs = iv([("ALL", "2022-11-01", "campaign")])
     v, _ = _verdict(mv, ivs, time_effects="calendar")
     assert not v.separable["campaign"]
-    assert "calendar-month effects" in v.reasons["campaign"]
-    a = fit(mv, ivs)  # auto
-    assert a.time_effects == "trend"
-    assert a.effects["separable"].all()
-    assert any("common linear trend was used instead" in w for w in a.warnings)
-    forced = fit(mv, ivs, time_effects="calendar")
-    assert not forced.effects["separable"].any()
-    assert "calendar-month effects" in forced.effects["note"].iloc[0]
+    a = fit(mv, ivs)  # defaults
+    assert a.time_effects == "calendar"
+    row = a.effects.set_index("category").loc["campaign"]
+    assert not row["separable"] and np.isnan(row["estimate"])
+    assert "not separable from other changes over time shared by all sites" in row["note"]
+    assert not any("trend" in w for w in a.warnings)
+    # an interrupted time series against a trend only when asked, and then labelled as such
+    asked = fit(mv, ivs, time_effects="trend")
+    assert asked.time_effects == "trend" and asked.effects["separable"].all()
+    assert asked.effects["method"].str.startswith("interrupted time series against a linear trend").all()
+    assert "interrupted-time-series estimate against a linear trend" in asked.effects["sentence"].iloc[0]
 
 
 def test_no_before_period():

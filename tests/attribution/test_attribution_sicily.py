@@ -71,7 +71,7 @@ def _irls_poisson(X, y, offset, iters=50):
 @pytest.mark.parametrize("harmonics,quasi", [(0, False), (0, True), (2, True)], ids=["model1", "model2", "model3"])
 def test_fit_is_the_tutorial_model(sicily, harmonics, quasi):
     d, mv, ban = sicily
-    a = fit(mv, ban, family="poisson", harmonics=harmonics, overdispersion=quasi)
+    a = fit(mv, ban, family="poisson", harmonics=harmonics, overdispersion=quasi, ci_distribution="t")
     b, se, phi, df = _direct(d, harmonics, quasi=quasi)
     row = a.effects.iloc[0]
     assert row["estimate"] == pytest.approx(b["smokban"], rel=1e-8)
@@ -82,6 +82,19 @@ def test_fit_is_the_tutorial_model(sicily, harmonics, quasi):
     assert row["ratio_low"] == pytest.approx(np.exp(b["smokban"] - q * se["smokban"]), rel=1e-6)
     # the trend coefficient is the same too (time = months since 2002-01 + 1, as in the file)
     assert a.model.params["time"] == pytest.approx(b["time"], rel=1e-7)
+
+
+def test_the_tutorial_call_gives_the_tutorial_interval(sicily):
+    """Issue 13's contract: this exact call is the tutorial's step model with its quasi-Poisson interval,
+    printed with normal quantiles as the tutorial's R code (Epi::ci.exp) does: RR 0.8851, 0.8394-0.9332."""
+    d, mv, ban = sicily
+    a = fit(mv, ban, family="poisson", harmonics=2, slope_change=False)
+    row = a.effects.set_index("category").loc["smoking ban"]
+    assert (round(row["ratio"], 4), round(row["ratio_low"], 4), round(row["ratio_high"], 4)) == (0.8851, 0.8394, 0.9332)
+    b, se, phi, _ = _direct(d, 2)
+    assert row["estimate_low"] == pytest.approx(b["smokban"] - stats.norm.ppf(0.975) * se["smokban"], rel=1e-6)
+    assert a.dispersion == pytest.approx(phi, rel=1e-8) and phi > 1  # the floor at 1 changes nothing here
+    assert len(a.effects) == 1 and row["method"].startswith("interrupted time series at one site")
 
 
 def test_normal_intervals_option(sicily):
@@ -99,4 +112,8 @@ def test_fit_slope_change_is_tutorial_model4(sicily):
     assert eff.loc["smoking ban:slope", "estimate"] == pytest.approx(b["slope"], rel=1e-7)
     assert eff.loc["smoking ban:slope", "std_error"] == pytest.approx(se["slope"], rel=1e-6)
     # model4's slope term is 1 in the first ban month, ours is 0, so our level = theirs + one month of slope
-    assert eff.loc["smoking ban", "estimate"] == pytest.approx(b["smokban"] + b["slope"], rel=1e-7)
+    assert eff.loc["smoking ban:level", "estimate"] == pytest.approx(b["smokban"] + b["slope"], rel=1e-7)
+    # issue 13: the bare category is the average over the ban months (months since the start 0..n-1)
+    months_after = int(d.smokban.sum())
+    avg = b["smokban"] + b["slope"] + b["slope"] * (months_after - 1) / 2
+    assert eff.loc["smoking ban", "estimate"] == pytest.approx(avg, rel=1e-7)

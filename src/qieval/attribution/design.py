@@ -8,9 +8,15 @@ Terms (Wagner et al. 2002; Bernal, Cummins & Gasparrini 2017):
   spans the same space).
 * a step per category, ``<category>``: 1 from the month containing the category's first start at the
   site (the "on month"), 0 before and at sites where it never started.
-* with ``slope_change``, ``<category>:slope``: months since the on month (0 in the on month, 1 in the
-  next, ...), 0 before. The step is then the change in level in the on month and the slope the change
-  in trend per month thereafter.
+* with ``slope_change`` (``impact="ramp"``), ``<category>:slope``: months since the on month (0 in the
+  on month, 1 in the next, ...), 0 before. The step is then the change in level in the on month and
+  the slope the change in trend per month thereafter.
+* with ``impact="event_time"``, instead of the step: ``<category>:month_<h>``, 1 in the h-th month
+  after the on month (h = 0, 1, ...), an unrestricted effect per month since the start (the
+  "fully dynamic" specification; with calendar-month effects the comparisons are with sites that
+  have not started yet, Sun & Abraham 2021, Borusyak et al. 2024).
+* ``Design.headline``: for each category the weights of its columns whose weighted sum is the
+  average effect over the site-months after each site's start (the reported headline).
 * several sites: site fixed effects (one indicator per site, no common intercept) and either
   calendar-month fixed effects (one indicator per month except the first, which absorb the trend,
   seasonality and any shock that hit every site in the same month) or a common linear ``time`` trend
@@ -31,9 +37,12 @@ class Design:
 
     X: pd.DataFrame
     nuisance: list[str]
-    terms: dict[str, list[str]]  # category -> its columns (step, and slope if asked)
+    terms: dict[str, list[str]]  # category -> its columns (step, slope or one per month since the start)
     time_effects: str  # "single-site trend", "calendar", "trend"
     notes: list[str] = field(default_factory=list)
+    since: dict[str, np.ndarray] = field(default_factory=dict)  # category -> months since its start (-1: off)
+    headline: dict[str, dict[str, float]] = field(default_factory=dict)  # category -> column weights
+    impact: str = "step"
     _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def matrix(self, names: list[str]) -> np.ndarray:
@@ -81,9 +90,19 @@ def _site_codes(site_id: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return np.unique(site_id.to_numpy(dtype=object), return_inverse=True)
 
 
-def _intervention_arrays(data: pd.DataFrame, starts: pd.DataFrame, slope_change: bool
-                         ) -> tuple[dict[str, np.ndarray], dict[str, list[str]]]:
-    """Step (and slope) columns per category, as arrays; see :func:`intervention_columns`."""
+IMPACTS = ("step", "ramp", "event_time")
+
+
+def _intervention_arrays(data: pd.DataFrame, starts: pd.DataFrame, slope_change: bool, impact: str | None = None
+                         ) -> tuple[dict[str, np.ndarray], dict[str, list[str]], dict[str, np.ndarray],
+                                    dict[str, dict[str, float]]]:
+    """Intervention columns per category, as arrays.
+
+    Returns the columns, ``terms`` (category -> its columns), ``since`` (category -> months since the
+    on month per row, -1 before it or where the category never started) and ``headline`` (category ->
+    weights of its columns whose sum is the average effect over the site-months after the start).
+    """
+    impact = impact or ("ramp" if slope_change else "step")
     months = _month_number(data["period"].to_numpy())
     first = months.min() if len(months) else 0
     t = months - first  # months since the first month of the data
@@ -95,6 +114,8 @@ def _intervention_arrays(data: pd.DataFrame, starts: pd.DataFrame, slope_change:
         on_month.setdefault(c, {})[s] = m - first
     cols: dict[str, np.ndarray] = {}
     terms: dict[str, list[str]] = {}
+    since_by: dict[str, np.ndarray] = {}
+    headline: dict[str, dict[str, float]] = {}
     for cat in sorted(on_month):
         on_site = np.full(len(sites), np.nan)
         for s, m in on_month[cat].items():
@@ -102,19 +123,35 @@ def _intervention_arrays(data: pd.DataFrame, starts: pd.DataFrame, slope_change:
                 on_site[at[s]] = m
         on_t = on_site[code]  # NaN where never started
         since = np.where(np.isnan(on_t), -1, t - np.nan_to_num(on_t)).astype(int)
-        step = (since >= 0).astype(float)
-        cols[cat] = step
-        terms[cat] = [cat]
-        if slope_change:
-            cols[f"{cat}:slope"] = np.where(since >= 0, since, 0).astype(float)
-            terms[cat].append(f"{cat}:slope")
-    return cols, terms
+        since_by[cat] = since
+        on = since >= 0
+        step = on.astype(float)
+        mean_since = float(since[on].mean()) if on.any() else 0.0
+        if impact == "event_time":
+            horizons = np.unique(since[on])
+            terms[cat] = []
+            weights = {}
+            for h in horizons:
+                name = f"{cat}:month_{h}"
+                cols[name] = (since == h).astype(float)
+                terms[cat].append(name)
+                weights[name] = float(np.count_nonzero(since == h)) / max(int(on.sum()), 1)
+            headline[cat] = weights
+        else:
+            cols[cat] = step
+            terms[cat] = [cat]
+            headline[cat] = {cat: 1.0}
+            if impact == "ramp":
+                cols[f"{cat}:slope"] = np.where(on, since, 0).astype(float)
+                terms[cat].append(f"{cat}:slope")
+                headline[cat][f"{cat}:slope"] = mean_since
+    return cols, terms, since_by, headline
 
 
 def intervention_columns(data: pd.DataFrame, starts: pd.DataFrame, slope_change: bool
                          ) -> tuple[pd.DataFrame, dict[str, list[str]]]:
     """Step (and slope) columns per category for the rows of ``data`` (``site_id, period``)."""
-    cols, terms = _intervention_arrays(data, starts, slope_change)
+    cols, terms, _, _ = _intervention_arrays(data, starts, slope_change)
     return pd.DataFrame(cols, index=data.index), terms
 
 
@@ -151,13 +188,19 @@ def nuisance_columns(data: pd.DataFrame, harmonics: int, time_effects: str) -> t
     return pd.DataFrame(cols, index=data.index), notes
 
 
-def build_design(data: pd.DataFrame, starts: pd.DataFrame, *, harmonics: int, slope_change: bool,
-                 time_effects: str) -> Design:
-    """Full design: nuisance columns then intervention columns."""
+def build_design(data: pd.DataFrame, starts: pd.DataFrame, *, harmonics: int, slope_change: bool = False,
+                 time_effects: str, impact: str | None = None) -> Design:
+    """Full design: nuisance columns then intervention columns.
+
+    ``impact``: "step" (one level change per category), "ramp" (level and slope change) or
+    "event_time" (one column per month since the start, ``<category>:month_<h>``); by default
+    "ramp" with ``slope_change`` and "step" without.
+    """
     N, notes = _nuisance_arrays(data, harmonics, time_effects)
-    C, terms = _intervention_arrays(data, starts, slope_change)
+    C, terms, since, headline = _intervention_arrays(data, starts, slope_change, impact)
     names = [*N, *C]
     A = np.column_stack([*N.values(), *C.values()]) if names else np.zeros((len(data), 0))
     X = pd.DataFrame(A, columns=names, index=data.index)
     label = "single-site trend" if "const" in N else time_effects  # "const" only with one site
-    return Design(X=X, nuisance=list(N), terms=terms, time_effects=label, notes=notes)
+    return Design(X=X, nuisance=list(N), terms=terms, time_effects=label, notes=notes, since=since,
+                  headline=headline, impact=impact or ("ramp" if slope_change else "step"))

@@ -67,7 +67,7 @@ def points_before_after(data: pd.DataFrame, design: Design) -> tuple[dict[str, i
     n_sites = int(site.max()) + 1 if len(site) else 0
     after, before = {}, {}
     for cat, cols in design.terms.items():
-        on = design.matrix(cols[:1])[:, 0] > 0
+        on = design.since[cat] >= 0 if cat in design.since else design.matrix(cols[:1])[:, 0] > 0
         on_months = np.bincount(site, weights=on, minlength=n_sites)  # months on, per site
         started = on_months > 0
         off = ~on & started[site]  # months before the step at sites where it switched on
@@ -84,6 +84,14 @@ def points_after(data: pd.DataFrame, design: Design) -> dict[str, int]:
 def points_before(data: pd.DataFrame, design: Design) -> dict[str, int]:
     """Most months before the category's step switched on at any site where it switched on."""
     return points_before_after(data, design)[0]
+
+
+def _on(design: Design, c: str) -> np.ndarray:
+    """Where category ``c`` is on (its step indicator)."""
+    return design.since[c] >= 0 if c in design.since else design.matrix(design.terms[c][:1])[:, 0] > 0
+
+
+NOT_SEPARABLE = "not separable from other changes over time shared by all sites"
 
 
 def check(data: pd.DataFrame, design: Design, starts: pd.DataFrame, min_points: int = 8) -> Verdict:
@@ -112,7 +120,7 @@ def check(data: pd.DataFrame, design: Design, starts: pd.DataFrame, min_points: 
     groups: list[list[str]] = []
     for c in dependent:
         for g in groups:
-            if np.array_equal(design.matrix([c]), design.matrix([g[0]])):
+            if np.array_equal(_on(design, c), _on(design, g[0])):
                 g.append(c)
                 break
         else:
@@ -133,8 +141,8 @@ def check(data: pd.DataFrame, design: Design, starts: pd.DataFrame, min_points: 
             same_month = starts.loc[starts["category"] == c, "on_period"].nunique() == 1
             if design.time_effects == "calendar" and same_month:
                 reasons[c] = (f"{c} started in the same month at every site where it ran ({_on_months(starts, c)}), "
-                              "so its change cannot be told apart from the calendar-month effects; "
-                              "it is not estimated.")
+                              f"so it is {NOT_SEPARABLE} (the calendar-month effects); it is not estimated, and "
+                              "its before/after is shown descriptively.")
             else:
                 reasons[c] = (f"{c}'s indicator is a combination of the other terms in the model "
                               f"(starts: {_on_months(starts, c)}), so its change cannot be separated; "

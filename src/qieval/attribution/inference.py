@@ -1,4 +1,6 @@
-"""Small inference helpers: t-based Wald intervals and Holm's step-down adjustment."""
+"""Inference helpers: t-based Wald intervals, Holm's step-down adjustment, covariance matrices
+(quasi-likelihood with the dispersion floored at 1, cluster-robust by site) and the minimum
+detectable effect."""
 
 from __future__ import annotations
 
@@ -6,6 +8,8 @@ from functools import lru_cache
 
 import numpy as np
 from scipy import special, stats
+
+POWER = 0.8
 
 
 def holm(p_values: np.ndarray | list[float]) -> np.ndarray:
@@ -48,3 +52,26 @@ def t_interval(estimate: float, se: float, df: float, level: float = 0.95) -> tu
 def t_quantile(df: float, level: float = 0.95) -> float:
     """Two-sided critical value (t on ``df``, or z when ``df`` is infinite)."""
     return float(_critical(df, level))
+
+
+def minimum_detectable(se: float, df: float, level: float = 0.95, power: float = POWER) -> float:
+    """Smallest true change (model scale, absolute value) detected with probability ``power`` by a
+    two-sided test at ``1 - level``: ``(t_{1-alpha/2, df} + z_power) * se`` (Bloom 1995)."""
+    return float((t_quantile(df, level) + stats.norm.ppf(power)) * se)
+
+
+def cluster_covariance(bread: np.ndarray, X: np.ndarray, residual: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Cluster-robust (sandwich) covariance ``c B M B`` for a GLM with canonical link.
+
+    ``bread`` = (X' W X)^-1 (unscaled), ``residual`` = the working score per row (binomial with
+    ``var_weights=n``: n (y/n - mu); Poisson and gaussian: y - mu), ``groups`` integer cluster codes;
+    ``c = G/(G-1) (N-1)/(N-K)`` (the CR1 small-sample factor Stata and statsmodels use). One pass
+    over the rows: O(N K + G K^2).
+    """
+    n, k = X.shape
+    g = int(groups.max()) + 1
+    scores = np.zeros((g, k))
+    np.add.at(scores, groups, X * residual[:, None])
+    meat = scores.T @ scores
+    c = g / (g - 1) * (n - 1) / max(n - k, 1)
+    return c * bread @ meat @ bread

@@ -24,9 +24,10 @@ from .counterfactual import counterfactual_table
 from .design import Design, build_design
 from .diagnostics import diagnostics_table
 from .effects import EFFECT_COLUMNS, FittedTerms, effects_table, empty_effects
-from .inference import t_quantile
+from .inference import cluster_covariance, t_quantile
 from .inputs import tidy_interventions, tidy_measure
 from .sensitivity import SENSITIVITY_COLUMNS, sensitivity_table
+from .sentences import CALENDAR, ITS_TREND, SINGLE_SITE
 
 
 
@@ -55,6 +56,8 @@ class Attribution:
     n_obs: int
     level: float = 0.95
     model: Any = field(default=None, repr=False)  # the statsmodels GLM result (None if nothing was fitted)
+    impact: str = "none"  # "step", "ramp" or "event_time" ("none" when nothing was fitted)
+    interval: str = ""  # how the primary intervals were computed, in words
 
     @property
     def sentences(self) -> list[str]:
@@ -110,26 +113,54 @@ def _zero_baseline_sites(data: pd.DataFrame, starts: pd.DataFrame, family: str) 
     return out
 
 
-def _choose_time_effects(data: pd.DataFrame, starts: pd.DataFrame, *, harmonics: int, slope_change: bool,
-                         min_points: int, time_effects: str) -> tuple[Design, identifiability.Verdict, list[str]]:
-    notes: list[str] = []
-    if data["site_id"].nunique() == 1:
-        d = build_design(data, starts, harmonics=harmonics, slope_change=slope_change, time_effects="trend")
-        return d, identifiability.check(data, d, starts, min_points), notes
-    if time_effects in ("calendar", "trend"):
-        d = build_design(data, starts, harmonics=harmonics, slope_change=slope_change, time_effects=time_effects)
-        return d, identifiability.check(data, d, starts, min_points), d.notes
-    cal = build_design(data, starts, harmonics=harmonics, slope_change=slope_change, time_effects="calendar")
-    vc = identifiability.check(data, cal, starts, min_points)
-    tr = build_design(data, starts, harmonics=harmonics, slope_change=slope_change, time_effects="trend")
-    vt = identifiability.check(data, tr, starts, min_points)
-    lost = [c for c in vt.separable if vt.separable[c] and not vc.separable[c]]
+def _resolve(n_sites: int, *, time_effects: str, impact: str, slope_change: bool | None, interval: str,
+             ci_distribution: str) -> tuple[str, str, str, str]:
+    """Turn "auto" options into what is fitted: (time_effects, impact, interval, ci_distribution)."""
+    if n_sites == 1:
+        time_effects = "trend"  # one series: its own trend (+ harmonics) is all there is
+    elif time_effects == "auto":
+        time_effects = "calendar"  # never a silent fallback to a trend
+    if slope_change is not None:
+        wanted = "ramp" if slope_change else "step"
+        if impact not in ("auto", wanted):
+            raise InputError(Problem(file="slope_change", row=None, column=None, message=(
+                f"slope_change={slope_change} contradicts impact={impact!r}; give one of them")))
+        impact = wanted
+    if impact == "auto":
+        impact = DEFAULT_IMPACT if (n_sites > 1 and time_effects == "calendar") else "step"
+    if interval == "auto":
+        interval = DEFAULT_INTERVAL if n_sites > 1 else "model"
+    if interval in ("cluster", "model+cluster") and n_sites < 3:
+        interval = "model"
+    if ci_distribution == "auto":
+        # one series: z, as the Bernal et al. (2017) tutorial's intervals (R's Epi::ci.exp) are printed
+        ci_distribution = "normal" if n_sites == 1 else "t"
+    return time_effects, impact, interval, ci_distribution
+
+
+def _simpler_if_needed(data: pd.DataFrame, starts: pd.DataFrame, design: Design, verdict: identifiability.Verdict,
+                       harmonics: int, time_effects: str, min_points: int, warns: list[str]
+                       ) -> tuple[Design, identifiability.Verdict, str]:
+    """With ``impact="auto"``: if the data cannot tell the months since a category's start apart
+    (few sites, overlapping starts) but can estimate a ramp or a step, use the simplest of those that
+    keeps every category a step can estimate, and say so."""
+    lost = [c for c, ok in verdict.separable.items() if not ok]
     if not lost:
-        return cal, vc, cal.notes
-    notes.append("Calendar-month effects were not used because " + ", ".join(lost) + " started in the same month "
-                 "at every site, which they would absorb; a common linear trend was used instead, so a shock that "
-                 "hit every site at once could be mistaken for an intervention effect.")
-    return tr, vt, notes + tr.notes
+        return design, verdict, "event_time"
+    for impact in ("ramp", "step"):
+        d = build_design(data, starts, harmonics=harmonics, time_effects=time_effects, impact=impact)
+        v = identifiability.check(data, d, starts, min_points)
+        gained = [c for c in lost if v.separable[c]]
+        if gained and all(v.separable[c] for c, ok in verdict.separable.items() if ok):
+            what = {"ramp": "a change in level and in slope from the start",
+                    "step": "a change in level from the start"}[impact]
+            tail = (" If the effect built up gradually, a level change understates its average."
+                    if impact == "step" else "")
+            warns.append("The data cannot tell apart the effect in each month since the start of "
+                         + ", ".join(gained) + f" (too few sites or overlapping starts), so {what} was estimated "
+                         "instead for every category." + tail)
+            return d, v, impact
+    return design, verdict, "event_time"
 
 
 def _joint_columns(design: Design, verdict: identifiability.Verdict, keep: list[str]) -> dict[str, list[str]]:
@@ -151,13 +182,12 @@ def _joint_columns(design: Design, verdict: identifiability.Verdict, keep: list[
     return joint
 
 
-def _nan_result(data: pd.DataFrame, cats: list[str], slope_change: bool, reason: str, family: str,
-                level: float, extra_warnings: list[str], reasons: dict[str, str] | None = None) -> Attribution:
+def _nan_result(data: pd.DataFrame, cats: list[str], reason: str, family: str, level: float,
+                extra_warnings: list[str], reasons: dict[str, str] | None = None) -> Attribution:
     rows = []
     for c in cats:
         why = (reasons or {}).get(c, reason)
-        for name in [c, f"{c}:slope"] if slope_change else [c]:
-            rows.append({"category": name, "separable": False, "note": why, "sentence": why})
+        rows.append({"category": c, "separable": False, "note": why, "sentence": why})
     eff = pd.DataFrame(rows, columns=EFFECT_COLUMNS) if rows else empty_effects()
     eff["separable"] = eff["separable"].astype(bool)
     return Attribution(effects=eff, dispersion=float("nan"), diagnostics=pd.DataFrame(
@@ -167,147 +197,138 @@ def _nan_result(data: pd.DataFrame, cats: list[str], slope_change: bool, reason:
 
 
 # ----------------------------------------------------------------------------------------------------------
-def fit(measure_values: pd.DataFrame, interventions: pd.DataFrame | None, *, family: str = "binomial",
-        harmonics: int = 0, slope_change: bool = False, time_effects: str = "auto", overdispersion: bool = True,
-        min_points: int = 8, rate_per: float = 1.0, level: float = 0.95, ci_distribution: str = "t"
-        ) -> Attribution:
-    """Estimate what each intervention category changed, with honest uncertainty.
+DEFAULT_IMPACT = "event_time"  # chosen from the simulation in docs/attribution_methods.md
+DEFAULT_INTERVAL = "model+cluster"  # idem
+IMPACTS = ("auto", "step", "ramp", "event_time")
+INTERVALS = ("auto", "model", "cluster", "model+cluster")
 
-    Model (a GLM fitted with statsmodels; Wagner et al. 2002, Bernal et al. 2017)
-        g(E[y]) = nuisance terms + sum_c beta_c * step_c (+ gamma_c * slope_c)
-    with g = logit (``family="binomial"``: numerator successes out of denominator, fitted as the
-    proportion with ``var_weights=denominator``), log with offset log(denominator)
-    (``"poisson"``: counts per population / bed-days), or identity (``"gaussian"``: ``value``, or
-    numerator/denominator if there is no ``value`` column).
+
+def fit(measure_values: pd.DataFrame, interventions: pd.DataFrame | None, *, family: str = "binomial",
+        harmonics: int = 0, slope_change: bool | None = None, time_effects: str = "auto", impact: str = "auto",
+        interval: str = "auto", overdispersion: bool = True, min_points: int = 8, rate_per: float = 1.0,
+        level: float = 0.95, ci_distribution: str = "auto") -> Attribution:
+    """Estimate the change associated with each intervention category, with honest uncertainty.
+
+    A GLM (statsmodels) of the measure on site and time terms and on each category's terms:
+    binomial (logit; the proportion fitted with ``var_weights=denominator``; odds ratios), Poisson
+    with offset log(denominator) (rate ratios) or gaussian (differences). The methods, the
+    simulation that chose the defaults and its figures are in ``docs/attribution_methods.md``
+    (``benchmarks/attribution_simulation.py`` prints them).
 
     Parameters
     ----------
-    measure_values : rows ``site_id, period, numerator, denominator`` (or ``value`` for gaussian);
-        ``period`` is floored to the month start.
-    interventions : rows ``site_id, start, category``; ``site_id == "ALL"`` means every site. Only the
-        first start of a category at a site counts (later PDSA cycles of the same category do not add
-        steps). **Timing rule:** the step switches on in the calendar month that contains ``start``
-        (a start on 2005-01-10 is "on" for 2005-01). This matches how PDSA starts and the Bernal et al.
-        tutorial code the intervention month; if a start late in a month should count from the next
-        month, move the start date.
-    family : "binomial" (odds ratios), "poisson" (rate ratios) or "gaussian" (differences; ratio NaN).
-    harmonics : k pairs of sin/cos terms of the calendar month (period 12) for seasonality
-        (``harmonics=2`` is the tutorial's ``harmonic(month, 2, 12)``). Not used with calendar-month
-        effects, which already absorb seasonality.
-    slope_change : add a change in trend per category (row ``"<category>:slope"``, its ratio per month;
-        the slope term is months since the on month, 0 in the on month itself).
-    time_effects : several sites only. "auto" (default) uses site fixed effects plus calendar-month
-        fixed effects, falling back to site fixed effects plus a common linear trend (and harmonics)
-        when the calendar effects would absorb a category (a category starting in the same month at
-        every site — calendar effects are identified only with staggered starts); "calendar" or
-        "trend" force one. One site: intercept + linear trend (+ harmonics) always.
-    overdispersion : True (default) estimates the dispersion as Pearson X^2 / residual df
-        (quasi-likelihood, as Bernal et al. 2017 and most ITS analyses do) and uses t intervals and
-        p-values on the residual df. False fixes the dispersion at 1 with z intervals (plain
-        binomial / Poisson likelihood; gaussian always estimates its variance).
-    min_points : a category needs at least this many months after its start at some site (default 8;
-        Penfold & Zhang 2013) to be estimated.
-    rate_per : poisson only: rates (counterfactual table and ``abs_change``) are per this many units of
-        denominator (e.g. 1000 for per 1,000 bed-days).
-    level : confidence level of all intervals.
-    ci_distribution : "t" (default; t on the residual df when the dispersion is estimated) or "normal"
-        (z quantiles, as R's ``Epi::ci.exp`` prints for quasi-Poisson fits; for reproducing published
-        R output).
-
-    Identifiability first: categories with too few points after their start, with no before period,
-    or whose columns are linearly dependent on the rest of the design (rank check) are reported with
-    ``separable=False``, NaN estimates and the reason in ``note``; the model is refitted without them.
-    Categories with identical indicators (same month everywhere) are refitted as one joint term and
-    their combined change is given in the note. Binomial/poisson sites with no events before any
-    change (perfect separation: a ratio against a zero baseline is not estimable) are left out of the
-    fit, with a note and a warning; a category that ran only at such sites is not estimated.
-
-    Defaults, and the evidence for them (``tests/attribution/test_attribution_simulation.py`` and
-    ``attribution_simulate.py``: 4 sites x 36 months, staggered starts, three categories with true
-    odds ratios 0.70, 0.85 and 1.00, site baselines, a linear trend, mild seasonality and AR(1) extra-binomial
-    noise on the logit scale, rho = 0.4; 200 seeded replicates per setting when the defaults were
-    chosen, 60 in the test suite):
-
-    * Calendar-month fixed effects vs a common linear trend. Calendar effects: mean error within
-      0.12 SE of the truth and 95% interval coverage 0.905-0.925 per category; with a shock that
-      hits every site in 2022-01 (+0.25 on the logit scale) still within 0.08 SE, coverage
-      0.895-0.955. Common linear trend: within 0.38 SE without a shock (the unmodelled seasonality
-      leaks in), but with the shock biased by 1.2-1.9 SE with coverage 0.54-0.75. Default:
-      calendar effects whenever they are identified (staggered starts), else the common trend.
-    * Standard errors. Quasi-likelihood (Pearson dispersion, t on the residual df) coverage is
-      about 0.87-0.95 per category (0.89-0.93 pooled) under this autocorrelation (slightly below nominal: the empirical SD of the
-      estimates was ~1.1x the mean SE). Cluster-robust by site (t on sites - 1 df) covered
-      0.87-0.97 but with 4 clusters its width is very unstable; panel HAC (lag min(12, n/4))
-      under-covered (0.82-0.87). So the default is quasi-likelihood; both sandwich versions are in
-      ``sensitivity``, and autocorrelation (Ljung–Box p < 0.05, Durbin–Watson outside 1.5-2.5) is
-      flagged in ``warnings``.
+    measure_values : DataFrame
+        Rows ``site_id, period, numerator, denominator`` (or ``value`` for gaussian); ``period`` is
+        floored to the month start.
+    interventions : DataFrame or None
+        Rows ``site_id, start, category``; ``site_id == "ALL"`` means every site. Only the first start
+        of a category at a site counts; it switches on in the calendar month containing ``start``.
+    family : {"binomial", "poisson", "gaussian"}
+    harmonics : int
+        Pairs of sin/cos terms of the calendar month (period 12) for seasonality with a trend (one
+        site, or ``time_effects="trend"``); calendar-month effects already absorb seasonality.
+    slope_change : bool, optional
+        Given explicitly: False is ``impact="step"``, True is ``impact="ramp"`` (adds
+        ``<category>:level`` and ``<category>:slope`` rows). None (default): decided by ``impact``.
+    time_effects : {"auto", "calendar", "trend"}
+        Several sites: "auto" and "calendar" use site and calendar-month fixed effects (changes over
+        time shared by all sites are absorbed; a category that started in the same month at every
+        site where it ran is then not separable and is reported so). "trend" fits site effects and one
+        linear trend (+ harmonics) instead: an interrupted time series against a trend, labelled so in
+        ``method`` and the sentences. One site: its own linear trend (+ harmonics) always.
+    impact : {"auto", "step", "ramp", "event_time"}
+        How a category's effect may develop after its start: a level change ("step"), a level and a
+        slope change ("ramp"), or a free effect for every month since the start ("event_time",
+        ``<category>:month_<h>`` rows; with calendar-month effects the comparison is with sites that
+        have not started yet, Sun & Abraham 2021, Borusyak et al. 2024). "auto": "event_time" for
+        several sites with calendar-month effects ("ramp", then "step", with a warning, for a
+        category whose months since the start the data cannot tell apart), "step" otherwise (one
+        site, or a trend).
+    interval : {"auto", "model", "cluster", "model+cluster"}
+        "model": quasi-likelihood, the Pearson dispersion floored at 1 (data that vary less than the
+        model expects never narrow an interval), t on the residual df. "cluster": cluster-robust by
+        site (CR1) with t on sites - 1 df. "model+cluster": the wider of the two for each row, t on
+        sites - 1 df. "auto": "model+cluster" for 3 or more sites, "model" for one or two.
+    overdispersion : bool
+        False fixes the dispersion at 1 (plain likelihood, z intervals for "model").
+    min_points : int
+        A category needs at least this many months after its start at some site, and one before.
+    rate_per : float
+        Poisson: rates are per this many units of denominator.
+    level : float
+        Confidence level of all intervals.
+    ci_distribution : {"auto", "t", "normal"}
+        Reference distribution of the "model" interval: "auto" is "normal" for one series (as the
+        Bernal et al. 2017 tutorial's intervals, R's ``Epi::ci.exp``) and "t" otherwise.
 
     Returns
     -------
-    Attribution with
+    Attribution
+        ``effects``: per category the headline row named by the category (the average change over
+        the site-months after each site's start, on the model scale ``estimate`` / ``estimate_low``
+        / ``estimate_high`` and as ``ratio*``; ``std_error``, ``p_value``, ``p_adjusted`` (Holm over
+        the headline rows), ``abs_change``/``abs_low``/``abs_high`` (change in the last month against
+        the counterfactual without this category, percentage points / rate per ``rate_per`` /
+        units), ``mde`` (model scale) and ``mde_ratio``: the smallest change detected with 80% power,
+        ``separable``, ``method``, ``n_sites``, ``note``, ``sentence``), then rows
+        ``<category>:level`` and ``<category>:slope`` ("ramp") or ``<category>:month_<h>``
+        ("event_time", with ``horizon``, ``n_sites`` observed at that month since the start and
+        ``comparison_sites`` without the category at that time). ``dispersion`` (Pearson X^2/df,
+        before the floor), ``diagnostics`` (Durbin–Watson, Ljung–Box, points before/after, VIF),
+        ``counterfactual`` (observed, fitted and the model without any estimated intervention term,
+        per site and pooled ``"ALL"``), ``sensitivity`` (the headline rows under the other
+        intervals), ``warnings``, ``time_effects``, ``impact``, ``interval``.
 
-    ``effects`` — one row per category (two with ``slope_change``: ``"<category>"`` then
-    ``"<category>:slope"``), sorted by category:
-        ``category``; ``estimate`` (log odds ratio / log rate ratio / difference in the measure's
-        units; for slope rows the same per month); ``std_error``; ``estimate_low``/``estimate_high``
-        (interval for ``estimate``); ``ratio``, ``ratio_low``, ``ratio_high`` (exp of the above; NaN
-        for gaussian); ``p_value`` (two-sided, t on the residual df); ``p_adjusted`` (Holm 1979 over
-        all estimated rows, level and slope rows together); ``abs_change``, ``abs_low``,
-        ``abs_high``: the change in the last month of the series versus the counterfactual without
-        this category's terms (level and slope), averaged over the sites where it is in place then,
-        weighted by denominator — percentage points (binomial), rate per ``rate_per`` (poisson) or
-        measure units (gaussian); on the level row only (NaN on slope rows); ``separable`` (bool);
-        ``note`` (why not estimated, joint estimates, separation); ``sentence`` (plain language,
-        "associated with").
-    ``dispersion`` — Pearson X^2 / residual df (1.0 when ``overdispersion=False``, except gaussian).
-    ``diagnostics`` — long table ``check, site_id, category, value, note`` with checks
-        ``durbin_watson`` (within-site Pearson residuals), ``ljung_box_p`` (per site, lag
-        min(12, n//4)), ``points_before``/``points_after`` (per category) and ``vif`` (per
-        intervention column).
-    ``counterfactual`` — ``site_id, period, denominator, observed, fitted, counterfactual,
-        counterfactual_low, counterfactual_high``: one row per site and month, plus (several sites)
-        pooled rows with ``site_id == "ALL"`` (denominator-weighted means). Values are proportions
-        (0-1, binomial), rates per ``rate_per`` (poisson) or values (gaussian). The counterfactual
-        sets every estimated intervention term (including joint terms) to 0: the pre-existing trend
-        continued (one site / common trend) or, with calendar-month effects, the site's level plus
-        the month-to-month pattern shared by all sites. Categories that were not estimated stay in
-        the background (they are not removed from the counterfactual). Intervals are for the
-        expected value (not prediction intervals).
-    ``sensitivity`` — ``category, method, std_error, estimate_low, estimate_high, ratio_low,
-        ratio_high, p_value`` for alternative standard errors: "HAC (Newey-West, lag L)" for one site;
-        "cluster-robust by site" and "panel HAC (lag L)" for several sites.
-    ``warnings`` — plain sentences (autocorrelation, dropped sites, fallbacks, separation).
-    ``sentences`` — property: ``effects["sentence"]`` as a list.
+    Notes
+    -----
+    Categories with too few points, no before period, or columns dependent on the rest of the design
+    (rank check) are not estimated (``separable=False``, reason in ``note``); categories with identical
+    indicators are fitted as one joint term reported in the note. Sites with no events before any
+    change are left out (a ratio against a zero baseline is not estimable).
     """
     _check_options(family=family, harmonics=harmonics, time_effects=time_effects, min_points=min_points,
-                   rate_per=rate_per, level=level, ci_distribution=ci_distribution)
+                   rate_per=rate_per, level=level, ci_distribution=ci_distribution, impact=impact,
+                   interval=interval, slope_change=slope_change)
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         return _fit(measure_values, interventions, family=family, harmonics=harmonics, slope_change=slope_change,
                     time_effects=time_effects, overdispersion=overdispersion, min_points=min_points,
-                    rate_per=rate_per, level=level, ci_distribution=ci_distribution)
+                    rate_per=rate_per, level=level, ci_distribution=ci_distribution, impact=impact,
+                    interval=interval)
 
 
 def _check_options(*, family: str, harmonics: int, time_effects: str, min_points: int, rate_per: float,
-                   level: float, ci_distribution: str) -> None:
+                   level: float, ci_distribution: str, impact: str = "auto", interval: str = "auto",
+                   slope_change: bool | None = None) -> None:
     """Reject impossible options with an InputError naming the argument."""
     checks = [
         ("family", family in ("binomial", "poisson", "gaussian"), "must be 'binomial', 'poisson' or 'gaussian'"),
-        ("harmonics", isinstance(harmonics, (int, np.integer)) and 0 <= harmonics <= 5,
+        ("harmonics", isinstance(harmonics, (int, np.integer)) and not isinstance(harmonics, bool)
+         and 0 <= harmonics <= 5,
          "must be a whole number from 0 to 5 (pairs of monthly sin/cos terms; 6 would include sin(pi*month) = 0)"),
         ("time_effects", time_effects in ("auto", "calendar", "trend"), "must be 'auto', 'calendar' or 'trend'"),
+        ("impact", impact in IMPACTS, "must be one of " + ", ".join(f"'{x}'" for x in IMPACTS)),
+        ("interval", interval in INTERVALS, "must be one of " + ", ".join(f"'{x}'" for x in INTERVALS)),
+        ("slope_change", slope_change is None or isinstance(slope_change, (bool, np.bool_)),
+         "must be true, false or left out"),
         ("min_points", isinstance(min_points, (int, np.integer)) and min_points >= 1, "must be a whole number >= 1"),
         ("rate_per", np.isfinite(rate_per) and rate_per > 0, "must be a positive number"),
         ("level", 0 < level < 1, "must be between 0 and 1"),
-        ("ci_distribution", ci_distribution in ("t", "normal"), "must be 't' or 'normal'"),
+        ("ci_distribution", ci_distribution in ("auto", "t", "normal"), "must be 'auto', 't' or 'normal'"),
     ]
     for name, ok, message in checks:
         if not ok:
             raise InputError(Problem(file=name, row=None, column=None, message=f"{name} {message}"))
 
 
+def _score_residual(data: pd.DataFrame, mu: np.ndarray, family: str) -> np.ndarray:
+    """Per-row score factor of a canonical-link GLM (the score is this times the design row)."""
+    y, n = data["y"].to_numpy(float), data["n"].to_numpy(float)
+    return (y - n * mu) if family == "binomial" else (y - mu)
+
+
 def _fit(measure_values: pd.DataFrame, interventions: pd.DataFrame | None, *, family: str, harmonics: int,
-         slope_change: bool, time_effects: str, overdispersion: bool, min_points: int, rate_per: float,
-         level: float, ci_distribution: str) -> Attribution:
+         slope_change: bool | None, time_effects: str, overdispersion: bool, min_points: int, rate_per: float,
+         level: float, ci_distribution: str, impact: str = "auto", interval: str = "auto") -> Attribution:
     """The work of :func:`fit` (floating-point warnings from separated fits are handled, not printed)."""
     data = tidy_measure(measure_values, family)
     sites = sorted(data["site_id"].unique())
@@ -335,21 +356,42 @@ def _fit(measure_values: pd.DataFrame, interventions: pd.DataFrame | None, *, fa
         if len(data) == 0:
             reason = ("Not estimable: " + "; ".join(zero.values()) + ". A ratio against a zero baseline cannot be "
                       "estimated (perfect separation).")
-            return _nan_result(data, cats, slope_change, reason, family, level, warns)
+            return _nan_result(data, cats, reason, family, level, warns)
     else:
         orphan = []
 
-    design, verdict, notes = _choose_time_effects(data, starts, harmonics=harmonics, slope_change=slope_change,
-                                                  min_points=min_points, time_effects=time_effects)
-    warns.extend(notes)
+    n_sites = data["site_id"].nunique()
+    auto_impact = impact == "auto" and slope_change is None
+    time_effects, impact, interval, ci_distribution = _resolve(
+        n_sites, time_effects=time_effects, impact=impact, slope_change=slope_change, interval=interval,
+        ci_distribution=ci_distribution)
+    design = build_design(data, starts, harmonics=harmonics, time_effects=time_effects, impact=impact)
+    verdict = identifiability.check(data, design, starts, min_points)
+    if impact == "event_time" and auto_impact:
+        design, verdict, impact = _simpler_if_needed(data, starts, design, verdict, harmonics, time_effects,
+                                                     min_points, warns)
+    warns.extend(design.notes)
+    if n_sites == 1:
+        method = SINGLE_SITE
+    elif time_effects == "trend":
+        method = ITS_TREND
+        warns.append("Time adjustment: one linear trend shared by all sites (asked for in the options), not "
+                     "calendar-month effects: the estimates are interrupted-time-series estimates that assume the "
+                     "trend before each start would have continued, and a change that hit every site at once can be "
+                     "mistaken for an intervention effect.")
+    else:
+        method = CALENDAR
+    method = f"{method}; {IMPACT_WORDS[impact]}"
     N = design.matrix(design.nuisance)
     if identifiability.rank(N) < N.shape[1] or len(data) - N.shape[1] < 3:
         reason = (f"Too few points to fit the model: {len(data)} site-months for {N.shape[1]} trend, seasonal and "
                   "site terms before any intervention term (or too few distinct months for the seasonal terms). "
                   "Nothing is estimated.")
-        return _nan_result(data, cats, slope_change, reason, family, level, warns)
+        return _nan_result(data, cats, reason, family, level, warns)
     keep = [c for c in design.terms if verdict.separable[c]]
     joint = _joint_columns(design, verdict, keep)
+    joint_weights = {name: {c.replace(g0, name, 1): w for c, w in design.headline[g0].items()}
+                     for name, g0 in ((n, n.split(" + ")[0]) for n in joint)}
     columns = design.nuisance + [c for k in keep for c in design.terms[k]] + [c for cs in joint.values() for c in cs]
     X = pd.DataFrame(design.matrix(columns), columns=columns, index=design.X.index)  # = design.X[columns]
     rank_X = identifiability.rank(X.to_numpy(float))
@@ -357,7 +399,7 @@ def _fit(measure_values: pd.DataFrame, interventions: pd.DataFrame | None, *, fa
     if df_resid < 2 or rank_X < X.shape[1]:
         reason = (f"Too few points to fit the model: {len(data)} site-months for {X.shape[1]} terms (or too few "
                   "distinct months for the seasonal terms). Nothing is estimated.")
-        return _nan_result(data, cats, slope_change, reason, family, level, warns, verdict.reasons)
+        return _nan_result(data, cats, reason, family, level, warns, verdict.reasons)
 
     with _warnings.catch_warnings(record=True) as caught:
         _warnings.simplefilter("always")
@@ -367,15 +409,32 @@ def _fit(measure_values: pd.DataFrame, interventions: pd.DataFrame | None, *, fa
                      for w in caught)
     mu = np.asarray(res.fittedvalues, float) if family != "poisson" else np.asarray(res.mu, float)
     disp = pearson_dispersion(data, mu, family, df_resid) if (overdispersion or family == "gaussian") else 1.0
+    # never let data that vary less than the model expects narrow an interval (floor at 1)
+    used = disp if family == "gaussian" else max(disp, 1.0)
     params = res.params
-    cov = res.cov_params()
-    cov = pd.DataFrame(cov.to_numpy() / res.scale * disp, index=cov.index, columns=cov.columns)
+    cov0 = res.cov_params()
+    bread = cov0.to_numpy() / res.scale
+    cov_model = pd.DataFrame(bread * used, index=cov0.index, columns=cov0.columns)
     estimated = (overdispersion or family == "gaussian") and ci_distribution == "t"
-    df_t = float(df_resid) if estimated else float("inf")
+    df_model = float(df_resid) if estimated else float("inf")
+    covs = {"model": (cov_model, df_model)}
+    if n_sites >= 3:
+        groups = np.unique(data["site_id"].to_numpy(dtype=object), return_inverse=True)[1]
+        Vc = cluster_covariance(bread, X.to_numpy(float), _score_residual(data, mu, family), groups)
+        covs["cluster"] = (pd.DataFrame(Vc, index=cov0.index, columns=cov0.columns), float(n_sites - 1))
+    if interval == "cluster":
+        cov, df_t = covs["cluster"]
+        floor = None
+    elif interval == "model+cluster":
+        cov, df_t = covs["cluster"][0], covs["cluster"][1]
+        floor = cov_model
+    else:
+        cov, df_t = cov_model, df_model
+        floor = None
     q = t_quantile(df_t, level)
     if overdispersion and disp < 1 and family != "gaussian":
-        warns.append(f"The data vary less than the {family} model expects (dispersion {disp:.2f} < 1); intervals use "
-                     "the estimated dispersion, as quasi-likelihood does.")
+        warns.append(f"The data vary less than the {family} model expects (dispersion {disp:.2f} < 1); this is not "
+                     "allowed to narrow the intervals (the dispersion is taken as 1).")
     elif overdispersion and disp > 1.5 and family != "gaussian":
         warns.append(f"The data vary more than the {family} model expects (dispersion {disp:.2f}); intervals are "
                      "widened accordingly (quasi-likelihood).")
@@ -389,33 +448,46 @@ def _fit(measure_values: pd.DataFrame, interventions: pd.DataFrame | None, *, fa
         not_estimable[cat] = (f"{cat} ran only at site(s) with no events before any change ({why}); "
                               "a ratio against a zero baseline is not estimable.")
     fitted = FittedTerms(data=data, X=X, params=params, cov=cov, df=df_t, q=q, level=level, family=family,
-                         rate_per=rate_per, separation_warned=separation)
+                         rate_per=rate_per, separation_warned=separation, method=method, since=design.since,
+                         headline=design.headline, se_floor=floor)
     eff, effect_warnings = effects_table(cats, keep, design.terms, verdict, joint, not_estimable, fitted,
-                                         slope_change)
+                                         bool(slope_change), joint_weights)
     warns.extend(effect_warnings)
 
     # ---- diagnostics, counterfactual, sensitivity ---------------------------------------------------------
     resid = np.asarray(res.resid_pearson, float) / np.sqrt(disp if family != "gaussian" else 1.0)
     before, after = identifiability.points_before_after(data, design)
     site_ids = data["site_id"].to_numpy()
-    diag = diagnostics_table(resid, site_ids, X, term_cols, before, after)
+    vif_cols = [c for c in term_cols if ":month_" not in c]  # one per month since the start says little
+    diag = diagnostics_table(resid, site_ids, X, vif_cols, before, after)
     checks, value = diag["check"].to_numpy(), diag["value"].to_numpy(float)
     lb_p, lb_site = value[checks == "ljung_box_p"], diag["site_id"].to_numpy()[checks == "ljung_box_p"]
     lb_site, lb_p = lb_site[~np.isnan(lb_p)], lb_p[~np.isnan(lb_p)]
     lb_min = lb_p.min() if len(lb_p) else np.nan
+    robust = interval in ("cluster", "model+cluster")
     if np.isfinite(lb_min) and lb_min < 0.05:
         where = "" if len(set(site_ids)) == 1 else f" at site {lb_site[np.argmin(lb_p)]}"
-        warns.append(f"Residuals are autocorrelated (Ljung–Box p = {lb_min:.3g}{where}): intervals may be too "
-                     "narrow; see the HAC sensitivity interval in `sensitivity`.")
+        warns.append(f"Residuals are autocorrelated (Ljung–Box p = {lb_min:.3g}{where}): " + (
+            "the intervals are cluster-robust by site, which allows for this." if robust else
+            "intervals may be too narrow; see the HAC sensitivity interval in `sensitivity`."))
     dw = float(value[checks == "durbin_watson"][0])
-    if np.isfinite(dw) and (dw < 1.5 or dw > 2.5):
+    if np.isfinite(dw) and (dw < 1.5 or dw > 2.5) and not robust:
         warns.append(f"Durbin–Watson statistic is {dw:.2f} (about 2 means no autocorrelation): intervals may be "
                      "too narrow or too wide; compare with `sensitivity`.")
     cf = counterfactual_table(data, X, params, cov, term_cols, family, q, rate_per)
-    sens = sensitivity_table(model, data, term_cols, family, level)
+    headline = {**{c: design.headline[c] for c in keep}, **joint_weights}
+    sens = sensitivity_table(model, data, headline, family, level, covs, primary=interval, params=params)
     return Attribution(effects=eff, dispersion=disp, diagnostics=diag, counterfactual=cf, sensitivity=sens,
                        warnings=list(dict.fromkeys(warns)), family=family, time_effects=design.time_effects,
-                       df_resid=float(df_resid), n_obs=len(data), level=level, model=res)
+                       df_resid=float(df_resid), n_obs=len(data), level=level, model=res, impact=impact,
+                       interval=INTERVAL_WORDS[interval].format(df=df_t))
+
+
+IMPACT_WORDS = {"step": "level change from the start", "ramp": "level and slope change from the start",
+                "event_time": "average of the effects by month since the start"}
+INTERVAL_WORDS = {"model": "quasi-likelihood (dispersion at least 1), {df:.0f} df",
+                  "cluster": "cluster-robust by site, t on {df:.0f} df",
+                  "model+cluster": "wider of quasi-likelihood and cluster-robust by site, t on {df:.0f} df"}
 
 
 __all__ = ["fit", "Attribution", "pearson_dispersion"]

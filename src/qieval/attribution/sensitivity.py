@@ -1,9 +1,9 @@
-"""Sensitivity analyses: sandwich standard errors for the intervention terms.
+"""Sensitivity analyses: each headline estimate under the intervals that were not the primary one.
 
-One site: Newey-West HAC with lag min(12, n // 4). Several sites: cluster-robust by site (t on
-sites - 1 df; unreliable with few sites) and panel HAC (within-site Newey-West, same lag). These are
-reported next to the default quasi-likelihood intervals, not instead of them (see
-:func:`qieval.attribution.fit` for the simulation evidence).
+One site: Newey-West HAC with lag min(12, n // 4). Several sites: quasi-likelihood (dispersion at
+least 1, t on the residual df), cluster-robust by site (CR1, t on sites - 1 df) and panel HAC
+(within-site Newey-West, same lag; it under-covered in the simulation, see
+``docs/attribution_methods.md``).
 """
 
 from __future__ import annotations
@@ -19,41 +19,46 @@ from .inference import t_interval
 
 SENSITIVITY_COLUMNS = ["category", "method", "std_error", "estimate_low", "estimate_high", "ratio_low",
                        "ratio_high", "p_value"]
+NAMES = {"model": "quasi-likelihood (dispersion at least 1)", "cluster": "cluster-robust by site"}
 
 
-def sensitivity_table(model: sm.GLM, data: pd.DataFrame, term_cols: list[str], family: str, level: float
-                      ) -> pd.DataFrame:
-    """Alternative (sandwich) standard errors for the intervention terms."""
-    if not term_cols:
+def _combine(params: pd.Series, cov: pd.DataFrame, weights: dict[str, float]) -> tuple[float, float]:
+    w = np.array(list(weights.values()), float)
+    names = list(weights)
+    est = float(w @ params[names].to_numpy(float))
+    return est, float(np.sqrt(max(w @ cov.loc[names, names].to_numpy(float) @ w, 0.0)))
+
+
+def sensitivity_table(model: sm.GLM, data: pd.DataFrame, headline: dict[str, dict[str, float]], family: str,
+                      level: float, covs: dict[str, tuple[pd.DataFrame, float]], primary: str = "model",
+                      params: pd.Series | None = None) -> pd.DataFrame:
+    """Headline estimates (``headline``: category -> column weights; ``params`` the fitted
+    coefficients) under the alternative intervals ``covs`` (name -> covariance, df) and HAC."""
+    if not headline:
         return pd.DataFrame(columns=SENSITIVITY_COLUMNS)
     sites = data["site_id"].to_numpy()
     months_per_site = np.unique(sites, return_counts=True)[1]
     n_sites = len(months_per_site)
     lag = ljung_box_lag(int(months_per_site.min()))
-    specs: list[tuple[str, dict, float]] = []
-    df_resid = float(model.df_resid)
+    specs = [(NAMES[key], params, cov, df) for key, (cov, df) in covs.items() if key not in primary.split("+")]
     if n_sites == 1:
-        specs.append((f"HAC (Newey-West, lag {lag})", dict(cov_type="HAC", cov_kwds={"maxlags": lag}), df_resid))
+        method, kw = f"HAC (Newey-West, lag {lag})", dict(cov_type="HAC", cov_kwds={"maxlags": lag})
     else:
-        codes = pd.factorize(sites)[0]
-        specs.append(("cluster-robust by site", dict(cov_type="cluster", cov_kwds={"groups": codes}),
-                      float(n_sites - 1)))
-        specs.append((f"panel HAC (lag {lag})", dict(cov_type="hac-panel", cov_kwds={"groups": codes, "maxlags": lag}),
-                      df_resid))
+        method, kw = f"panel HAC (lag {lag})", dict(cov_type="hac-panel",
+                                                    cov_kwds={"groups": pd.factorize(sites)[0], "maxlags": lag})
     rows = []
-    for method, kw, df in specs:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                r = model.fit(**kw)
-        except Exception as exc:  # pragma: no cover - statsmodels edge cases
-            rows.append({"category": "", "method": f"{method} failed: {exc}"})
-            continue
-        params, bse = r.params, r.bse
-        for c in term_cols:
-            est, se = float(params[c]), float(bse[c])
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            r = model.fit(**kw)
+        specs.append((method, r.params, r.cov_params(), float(model.df_resid)))
+    except Exception as exc:  # pragma: no cover - statsmodels edge cases
+        rows.append({"category": "", "method": f"{method} failed: {exc}"})
+    for method, b, cov, df in specs:
+        for cat, weights in headline.items():
+            est, se = _combine(b, cov, weights)
             lo, hi, p = t_interval(est, se, df, level)
-            rows.append({"category": c, "method": method, "std_error": se, "estimate_low": lo, "estimate_high": hi,
+            rows.append({"category": cat, "method": method, "std_error": se, "estimate_low": lo, "estimate_high": hi,
                          "ratio_low": np.exp(lo) if family != "gaussian" else np.nan,
                          "ratio_high": np.exp(hi) if family != "gaussian" else np.nan, "p_value": p})
     return pd.DataFrame(rows, columns=SENSITIVITY_COLUMNS)
