@@ -118,10 +118,17 @@ class NetworkReport:
         if cov.empty:
             return "", []
         groups = []
+        step = pd.Timedelta(days=7) if self.config.frequency == "week" else None
         for missing, g in cov.groupby("missing_sites", sort=False):
-            months = list(g["period"])
-            span = fmt_month(months[0]) if len(months) == 1 else f"{fmt_month(months[0])} to {fmt_month(months[-1])}"
-            groups.append(f"{span} ({len(months)} period(s); missing: {missing})")
+            months = sorted(g["period"])
+            runs, start = [], 0  # consecutive periods as "A to B", others one by one
+            for k in range(1, len(months) + 1):
+                nxt = months[k - 1] + step if step is not None else months[k - 1] + pd.offsets.MonthBegin(1)
+                if k == len(months) or months[k] != nxt:
+                    a, b = months[start], months[k - 1]
+                    runs.append(fmt_month(a) if a == b else f"{fmt_month(a)} to {fmt_month(b)}")
+                    start = k
+            groups.append(f"{', '.join(runs)} ({len(months)} period(s); missing: {missing})")
         if m.unit == "count":
             return ("Left out of the network chart and table, because a total over fewer sites is not "
                     "comparable: " + "; ".join(groups) + "."), []
