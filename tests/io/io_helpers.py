@@ -11,7 +11,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from qieval.demo import write_demo
+from qitest_support import demo_copy
 from qieval.errors import Problem
 from qieval.io.load import validate_project
 
@@ -84,7 +84,7 @@ class Project:
 
 def make_project(root: Path) -> Project:
     """Write the demo under ``root`` and return it."""
-    write_demo(root)
+    demo_copy(root)
     return Project(root)
 
 

@@ -43,13 +43,13 @@ def _prepare(case: Path, root: Path, demo: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def corpus_runs(tmp_path_factory, io_demo_session) -> dict[str, subprocess.CompletedProcess[str]]:
+def corpus_runs(tmp_path_factory, demo_root_session) -> dict[str, subprocess.CompletedProcess[str]]:
     """``qieval validate`` on every case, run concurrently once (each is a separate process)."""
     base = tmp_path_factory.mktemp("corpus")
     roots = {}
     for case in CASES:
         roots[case.name] = base / case.name
-        _prepare(case, roots[case.name], io_demo_session)
+        _prepare(case, roots[case.name], demo_root_session)
     with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
         futures = {c.name: pool.submit(run_validate, roots[c.name], _params_for(c)) for c in CASES}
         return {name: f.result() for name, f in futures.items()}
