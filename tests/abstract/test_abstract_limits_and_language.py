@@ -77,7 +77,7 @@ def test_generated_text_never_overclaims(abstract_report):
             if not p.source:
                 assert overclaims(p.text) == [], (s.heading, p.text)
     results = next(s for s in abstract_report.text.sections if s.key == "results").text
-    assert "could not be separated" in results and "no clear change" in results
+    assert "could not be separated" in results and "compatible with no change" in results
     assert not re.search(r"(?<!special-)(?<!common-)\bcaus|significan|effective|\bp\s*[<>]", results,
                          re.IGNORECASE)
 
@@ -93,15 +93,16 @@ def test_no_clear_change_when_the_interval_includes_no_change(abstract_report):
         lo, hi = f.low, f.high
         null = 0.0 if f.text.startswith("difference") else 1.0
         if lo <= null <= hi:
-            assert f.note == "no clear change" and "no clear change in" in before
-            assert before.rfind("no clear change") > before.rfind("associated with")
+            assert f.note == "no clear change" and "compatible with no change in" in before
+            assert before.rfind("compatible with no change") > before.rfind("associated with")
         else:
-            assert f.note == "clear" and before.rfind("associated with") > before.rfind("no clear change")
+            assert f.note == "clear" and before.rfind("associated with") > before.rfind("compatible with no change")
 
 
 def _row(**kw) -> pd.Series:
     base = {"category": "education", "estimate": 0.1, "estimate_low": -0.1, "estimate_high": 0.3, "ratio": 1.1,
-            "ratio_low": 0.9, "ratio_high": 1.35, "separable": True, "note": ""}
+            "ratio_low": 0.9, "ratio_high": 1.35, "separable": True, "note": "",
+            "method": "calendar-adjusted; average of the effects by month since the start"}
     return pd.Series({**base, **kw})
 
 
@@ -114,6 +115,11 @@ def test_verdicts():
                         "month at every site; ..."), "binomial") == "not separable"
     assert verdict(_row(separable=False, estimate=float("nan"), note="Not estimable: ... zero baseline"),
                    "binomial") == "not estimable"
+    # issue 13: only calendar-adjusted pooled estimates with an interval are quoted
+    its = "interrupted time series against a linear trend; level change from the start"
+    assert verdict(_row(ratio_low=1.02, method=its), "binomial") == "not quoted"
+    assert verdict(_row(ratio_low=1.02, method="interrupted time series at one site; ..."), "binomial") == "not quoted"
+    assert verdict(_row(ratio_low=float("nan")), "binomial") == "not quoted"
 
 
 def _measure(mid: str, unit: str = "percent") -> Measure:
@@ -136,8 +142,8 @@ def test_synthetic_results_wording():
     }
     s = AbstractSettings(background="b", conclusion="c")
     text = " ".join(p.text for p in results_parts(_Pen(facts), [a, b], s, ["education", "staffing", "IT"]))
-    assert ("In segmented regression, education was associated with higher alpha (odds ratio 1.40, 1.10 to 1.78) "
-            "and showed no clear change in beta (odds ratio 0.95, 0.70 to 1.29).") in text
+    assert ("Comparing sites month by month, education was associated with higher alpha (odds ratio 1.40, 1.10 to "
+            "1.78) and was compatible with no change in beta (odds ratio 0.95, 0.70 to 1.29).") in text
     assert "Staffing and IT always started together and could not be separated." in text
     assert overclaims(text) == []
 

@@ -6,8 +6,8 @@ prints, in order), so the number audit can trace every figure.
 
 Honest language (Wagner et al. 2002; the attribution section's rules): changes over time are
 described as values at baseline and in the latest month, never as effects; an attribution estimate
-whose interval includes no change is "no clear change"; otherwise a category "was associated with"
-higher or lower values; categories whose starts coincide "could not be separated". The generated
+whose interval includes no change "was compatible with no change"; otherwise a category "was
+associated with" higher or lower values (only calendar-adjusted pooled estimates are quoted); categories whose starts coincide "could not be separated". The generated
 text never says caused, significant, effective or proved.
 """
 
@@ -151,7 +151,7 @@ def methods_parts(pen: _Pen, config: ProjectConfig, settings: AbstractSettings, 
               else "site effects and a common trend" if time_effects == {"trend"}
               else "a linear trend" if time_effects == {"single-site trend"}
               else "site effects and calendar-month effects or a common trend" if time_effects else "")
-    regression = f" and segmented regression ({adjust})" if adjust else ""
+    regression = f" and regression with {adjust}" if adjust else ""
     parts.append(pen.part(f"Pooled monthly data were analysed with control charts{regression}; brackets give "
                           f"{pen('ci.level')} confidence intervals."))
     return parts
@@ -232,13 +232,14 @@ def _attribution_parts(pen: _Pen, measures: list[Measure], settings: AbstractSet
                 not_estimable[m.id] = "zero baseline" in f.note
         if not clear and not unclear:
             continue
-        lead = "In segmented regression, " if first else ""
+        lead = "Comparing sites month by month, " if first else ""
         first = False
         words = []
         if clear:
             words.append("was associated with " + _join([f"{t} ({pen.inline(k)})" for t, k in clear]))
         if unclear:
-            words.append("showed no clear change in " + _join([f"{t} ({pen.inline(k)})" for t, k in unclear], "or"))
+            words.append("was compatible with no change in " + _join([f"{t} ({pen.inline(k)})" for t, k in unclear],
+                                                                      "or"))
         subject = cat if lead else _cap(cat)
         parts.append(pen.part(f"{lead}{subject} " + " and ".join(words) + "."))
     if together.get("same month"):

@@ -221,9 +221,16 @@ def spc_facts(report, m: Measure) -> list[Fact]:
                  source=f"NetworkReport.spc[{m.id!r}].variation", note=note)]
 
 
+QUOTABLE_METHOD = "calendar-adjusted"  # qieval.attribution.sentences.CALENDAR
+
+
 def verdict(row: pd.Series, family: str) -> str:
-    """``clear`` (interval excludes no change), ``no clear change``, ``not separable`` or
-    ``not estimable`` — the words the abstract may use follow from this only."""
+    """``clear`` (interval excludes no change), ``no clear change``, ``not separable``, ``not estimable``
+    or ``not quoted`` — the words the abstract may use follow from this only.
+
+    Only estimates that pass every check are quoted (issue 13): separable, with a computed interval,
+    and calendar-adjusted across sites (``method`` starts with "calendar-adjusted"); an
+    interrupted-time-series estimate against a trend, or one site's, is ``not quoted``."""
     if not bool(row["separable"]) or not _ok(row["estimate"]):
         note = str(row.get("note", ""))
         return "not estimable" if ("zero baseline" in note or "not estimable" in note.lower()) \
@@ -232,7 +239,15 @@ def verdict(row: pd.Series, family: str) -> str:
         lo, hi, null = row["estimate_low"], row["estimate_high"], 0.0
     else:
         lo, hi, null = row["ratio_low"], row["ratio_high"], 1.0
+    if not (_ok(lo) and _ok(hi)) or not str(row.get("method", "")).startswith(QUOTABLE_METHOD):
+        return "not quoted"
     return "no clear change" if lo <= null <= hi else "clear"
+
+
+def _headline_rows(effects: pd.DataFrame) -> pd.DataFrame:
+    """One row per category: not the ``<category>:level/slope/month_<h>`` detail rows."""
+    detail = effects["category"].astype(str).str.contains(r":(?:slope|level|month_\d+)$", regex=True)
+    return effects.loc[~detail]
 
 
 def attribution_facts(report, m: Measure) -> list[Fact]:
@@ -244,10 +259,12 @@ def attribution_facts(report, m: Measure) -> list[Fact]:
         return [Fact(f"{m.id}.attribution", f"{m.title}: attribution", "not analysed", value=None,
                      measure_id=m.id, note=res, source=f"NetworkReport.attributions[{m.id!r}]")]
     kind = {"binomial": "odds ratio", "poisson": "rate ratio", "gaussian": "difference"}[res.family]
-    method = (f"{res.family} GLM segmented regression, all sites pooled ({res.n_obs} site-months), time "
-              f"adjustment: {res.time_effects}; quasi-likelihood t interval on {res.df_resid:.0f} df")
+    impact = {"event_time": "average over the months after each start of the effects by month since the start",
+              "ramp": "level and slope change", "step": "level change"}.get(getattr(res, "impact", ""), "")
+    method = (f"{res.family} GLM, all sites pooled ({res.n_obs} site-months), time adjustment: "
+              f"{res.time_effects}; {impact}; interval: {getattr(res, 'interval', '') or 'quasi-likelihood'}")
     out = []
-    eff = res.effects.loc[~res.effects["category"].astype(str).str.endswith(":slope")]
+    eff = _headline_rows(res.effects)
     for _, row in eff.iterrows():
         v = verdict(row, res.family)
         cat = str(row["category"])
