@@ -36,6 +36,60 @@ def fmt_month(ts) -> str:
     return "–" if ts is None or pd.isna(ts) else pd.Timestamp(ts).strftime("%b %Y")
 
 
+def _finite(x) -> bool:
+    return x is not None and not pd.isna(x) and bool(np.isfinite(float(x)))
+
+
+def interval_decimals(estimate: float | None, low: float | None, high: float | None,
+                      decimals: int = 1, max_decimals: int = 6) -> int:
+    """Decimal places for an estimate and its interval: at least ``decimals``, and more where
+    needed so that (1) two different ends never print alike ("0.3 (0.3 to 0.3)") and (2) an
+    estimate below 1 shows two significant figures (0.031, not 0.0). At most ``max_decimals``."""
+    d = max(0, int(decimals))
+    if _finite(estimate) and 0 < abs(float(estimate)) < 1:
+        d = max(d, 1 - int(np.floor(np.log10(abs(float(estimate))))))
+    if _finite(low) and _finite(high):
+        lo, hi = float(low), float(high)
+        if abs(hi - lo) > 1e-12 * max(1.0, abs(lo), abs(hi)):
+            while d < max_decimals and f"{lo:.{d}f}" == f"{hi:.{d}f}":
+                d += 1
+    return min(d, max(max_decimals, int(decimals)))
+
+
+def fmt_interval(estimate: float | None, low: float | None, high: float | None, decimals: int = 1,
+                 suffix: str = "") -> str:
+    """``estimate (low to high)`` with :func:`interval_decimals` places (``suffix`` after the
+    estimate, e.g. ``pp``): ``0.31 (0.27 to 0.35)``, never ``0.3 (0.3 to 0.3)``."""
+    d = interval_decimals(estimate, low, high, decimals)
+    return f"{fmt_num(estimate, d)}{suffix} ({fmt_num(low, d)} to {fmt_num(high, d)})"
+
+
+def fmt_count(x: float | None, noun: str | None = None) -> str:
+    """A count as a whole number with thousands separators, and its noun if any:
+    ``6,092 attendances`` (never ``6,092.0 count``); an en dash for missing."""
+    if not _finite(x):
+        return "–"
+    text = f"{int(round(float(x))):,}"
+    return f"{text} {noun}" if noun else text
+
+
+def fmt_value(x: float | None, unit: str, decimals: int = 1, label: str | None = None) -> str:
+    """A measure's value in running text, with its unit: ``45.2%`` (percent), ``6,092 attendances``
+    or ``6,092`` (a count: whole numbers without decimals; a mean count keeps its decimals),
+    ``0.31 per 1,000`` (rate), ``6.07 minutes per patient`` (continuous). ``label`` is the unit
+    as written after the number (None: none); a percent's ``%`` follows without a space. Values
+    below 1 get two significant figures (see :func:`interval_decimals`)."""
+    if not _finite(x):
+        return "–"
+    v = float(x)
+    if unit == "count" and v == round(v):
+        return fmt_count(v, label)
+    text = fmt_num(v, interval_decimals(v, None, None, decimals))
+    if unit == "percent" and label in (None, "%"):
+        return f"{text}%"
+    return f"{text} {label}" if label else text
+
+
 def write_atomic(path: Path | str, data: str | bytes, *, mode: int | None = None) -> Path:
     """Write ``data`` (text as UTF-8, or bytes) to a temporary file beside ``path``, then move it into
     place: a crash or Ctrl-C never leaves a half-written file over the previous good one, and a
@@ -161,3 +215,4 @@ def file_digest(path: Path | str) -> str:
 
 __all__ = ["fmt_num", "fmt_p", "fmt_month", "write_atomic", "SAFE_NAME", "unsafe_name", "path_inside",
            "UnsafePathError", "csv_safe_text", "csv_text", "write_csv", "file_digest"]
+__all__ += ["interval_decimals", "fmt_interval", "fmt_count", "fmt_value"]

@@ -24,7 +24,8 @@ from ..spc.icons import assurance_icon_svg, variation_icon_svg
 from ..spc.measure_chart import MeasureSPC, measure_spc
 from . import attribution_section, figures
 from .html import Html, definition_list, heading, para, table
-from ..format import fmt_month, fmt_num, fmt_p, path_inside, write_atomic
+from ..format import fmt_interval, fmt_month, fmt_num, fmt_p, path_inside, write_atomic
+from .plain_summary import measure_decimals, measure_value, population_text, population_value, what_this_means
 from .provenance import provenance
 
 
@@ -91,9 +92,9 @@ def measures_table_html(summary: pd.DataFrame, config, title: str = "Measures: b
         m = config.measure(r.measure_id)
         if isinstance(r.note, str) and r.note:
             notes.append(f"{m.title}: {r.note}")
-        d = m.decimals
+        d = measure_decimals(m)
         unit = "pp" if m.unit == "percent" else ""
-        rate = lambda v, lo, hi: f"{fmt_num(v, d)} ({fmt_num(lo, d)} to {fmt_num(hi, d)})"  # noqa: E731
+        rate = lambda v, lo, hi: fmt_interval(v, lo, hi, d)  # noqa: E731 - never "0.3 (0.3 to 0.3)"
         if _small_counts(r, policy):
             rows.append([m.title, m.type, m.label] + [policy.marker] * 5)
             continue
@@ -101,7 +102,7 @@ def measures_table_html(summary: pd.DataFrame, config, title: str = "Measures: b
             m.title, m.type, m.label,
             rate(r.baseline_rate, r.baseline_low, r.baseline_high),
             rate(r.intervention_rate, r.intervention_low, r.intervention_high),
-            f"{fmt_num(r.abs_change, d)}{unit} ({fmt_num(r.abs_low, d)} to {fmt_num(r.abs_high, d)})",
+            fmt_interval(r.abs_change, r.abs_low, r.abs_high, d, unit),
             "–" if pd.isna(r.rel_change) else f"{r.rel_change * 100:+.0f}%",
             f"{r.test}, {fmt_p(r.p_value)}" if isinstance(r.test, str) else "–",
         ])
@@ -155,12 +156,17 @@ class SiteReport:
         c, s = self.config, self.site
         items = [
             ("Project", c.title), ("Site", f"{s.site_name} ({s.site_id})"), ("Network", s.network),
-            ("Registered patients", f"{s.list_size:,}"),
+            (c.population_label[:1].upper() + c.population_label[1:], population_text([s.list_size])),
             ("Baseline", f"{fmt_month(c.baseline.start)} to {fmt_month(c.baseline.end)}"),
             ("Intervention", f"{fmt_month(c.intervention.start)} to {fmt_month(c.intervention.end)}"),
             ("Data", self._data_range() + "; " + (c.data.provenance or "source not stated")),
         ]
-        return Html(f"<header><h1>{escape(s.site_name)}: {escape(c.title)}</h1>" + definition_list(items) + "</header>")
+        return Html(f"<header><h1>{escape(s.site_name)}: {escape(c.title)}</h1>" + definition_list(items)
+                    + "</header>" + self.what_this_means())
+
+    def what_this_means(self) -> Html:
+        """Plain-English summary for a commissioner, from the computed results (see plain_summary)."""
+        return what_this_means(self.config, self.summary, self.spc, self.site.site_name, self.policy)
 
     def aim(self) -> Html:
         a = self.config.aim
@@ -181,9 +187,9 @@ class SiteReport:
                 out.append(para(f"{m.title}: not shown for this audience ({self.policy.suppressed_words()})."))
                 continue
             out.append(para(
-                f"{m.title}: {fmt_num(r.baseline_rate, m.decimals)}{m.label} at baseline, "
-                f"{fmt_num(r.latest_rate, m.decimals)}{m.label} in {fmt_month(r.latest_period)} against "
-                f"an {r.reference_label} of {fmt_num(r.reference, m.decimals)}{m.label}: "
+                f"{m.title}: {measure_value(m, r.baseline_rate)} at baseline, "
+                f"{measure_value(m, r.latest_rate)} in {fmt_month(r.latest_period)} against "
+                f"an {r.reference_label} of {measure_value(m, r.reference)}: "
                 f"{r.latest_vs_reference * 100:.0f}% of the expected number of patients identified."))
         if not out:
             return Html("")
@@ -230,13 +236,19 @@ class SiteReport:
         return Html("".join(parts))
 
     def cycles_table(self) -> Html:
-        fields = ("cycle_id", "site_id", "start", "end", "category", "change_idea", "study", "act")
+        fields = ("cycle_id", "site_id", "start", "end", "category", "change_idea", "plan", "do", "study", "act")
+        # free text in commissioner/public copies: only the fields the params publish (disclosure.pdsa_text)
+        shown = {f: self.policy is None or self.policy.publishes_text(f)
+                 for f in ("change_idea", "plan", "do", "study", "act")}
+        text = lambda c, f: getattr(c, f) if shown[f] else "not published in this copy"  # noqa: E731
         rows = [[c.cycle_id, c.site_id, c.start.strftime("%Y-%m-%d"),
-                 "" if pd.isna(c.end) else c.end.strftime("%Y-%m-%d"), c.category, c.change_idea, c.study, c.act]
+                 "" if pd.isna(c.end) else c.end.strftime("%Y-%m-%d"), c.category, text(c, "change_idea"),
+                 text(c, "plan"), text(c, "do"), text(c, "study"), text(c, "act")]
                 for c in _rows(self.cycles, fields)]
+        note = self.policy.text_note() if self.policy is not None else ""
         return Html(heading("PDSA cycles") + table(
-            ["Cycle", "Site", "Start", "End", "Category", "Change idea", "Study", "Act"], rows,
-            f"{len(rows)} PDSA cycles at this site (including network-wide cycles)"))
+            ["Cycle", "Site", "Start", "End", "Category", "Change idea", "Plan", "Do", "Study", "Act"], rows,
+            f"{len(rows)} PDSA cycles at this site (including network-wide cycles)" + (f". {note}" if note else "")))
 
     def provenance_block(self) -> Html:
         return provenance_html(self.provenance)
@@ -263,13 +275,12 @@ class SiteReport:
         return suppress_series(merged, self.policy, multiplier=m.multiplier) if self.policy else (merged, "")
 
     def _spc_chart(self, m: Measure, spc: MeasureSPC, r: pd.DataFrame, note: str = ""):
-        d = m.decimals
         shown = r["y"].notna().to_numpy()
         last = np.flatnonzero(shown)[-1]  # the last point shown
         kind = "Run chart" if spc.chart == "run" else f"{CHART_NAMES.get(spc.chart, spc.chart)} chart"
         alt = (f"{kind} of {m.title.lower()} at {self.site.site_name}, {fmt_month(r['period'].min())} to "
-               f"{fmt_month(r['period'].max())}. Centre line {fmt_num(float(r['cl'].iloc[0]), d)} {m.label} "
-               f"from the baseline; latest value {fmt_num(r['y'].iloc[last], d)} {m.label} in "
+               f"{fmt_month(r['period'].max())}. Centre line {measure_value(m, float(r['cl'].iloc[0]))} "
+               f"from the baseline; latest value {measure_value(m, r['y'].iloc[last])} in "
                f"{fmt_month(r['period'].iloc[last])}. "
                f"{int(r['sigma_signal'][shown].sum())} point(s) outside the control limits. "
                + " ".join(spc.findings) + f" {len(self.cycles)} PDSA cycles marked. {note}".rstrip())
@@ -283,7 +294,7 @@ class SiteReport:
         """Key results as plain JSON-able data (read by later reports)."""
         return {
             "project": self.config.id, "site_id": self.site_id, "site_name": self.site.site_name,
-            "list_size": int(self.site.list_size), "pdsa_cycles": int(len(self.cycles)),
+            "list_size": population_value(self.site.list_size), "pdsa_cycles": int(len(self.cycles)),
             "summary": _records(self.summary),
             "spc": {k: {"chart": v.chart, "variation": v.variation, "assurance": v.assurance,
                         "last_point": v.last_point, "reason": v.reason,
