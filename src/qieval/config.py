@@ -259,6 +259,36 @@ CHARTS_FOR_UNIT = {"percent": ("run", "i", "p", "pp"), "rate": ("run", "i", "u",
                    "count": ("run", "i", "c"), "continuous": ("run", "i")}
 
 
+class AttributionSettings(_Model):
+    """How the attribution section fits each measure (``qieval.attribution.fit``; issue 13).
+
+    Given once per project (``attribution:``) and, where a measure needs something else, per measure
+    (``measures[i].attribution:``, only the keys it changes). ``docs/attribution_methods.md`` explains
+    the choices and the simulation behind the defaults.
+    """
+
+    #: How a change's effect may develop: auto (effect by month since the start, with several sites),
+    #: step (a level change), ramp (level and slope change) or event_time.
+    impact: Literal["auto", "step", "ramp", "event_time"] = "auto"
+    #: auto/calendar: site and calendar-month effects with several sites; trend: an interrupted time
+    #: series against one linear trend (labelled so, never quoted in the abstract).
+    time_effects: Literal["auto", "calendar", "trend"] = "auto"
+    #: auto (the wider of quasi-likelihood and cluster-robust by site with 3+ sites), model, cluster
+    #: or model+cluster.
+    interval: Literal["auto", "model", "cluster", "model+cluster"] = "auto"
+    #: Seasonality for single series (site reports) and trend models: pairs of monthly sin/cos terms.
+    harmonics: int = Field(default=0, ge=0, le=5)
+    #: Months needed before and after a category's start; a site report makes no claim for a
+    #: category with fewer at that site (it shows the pooled estimate instead).
+    min_points: int = Field(default=8, ge=1, le=120)
+
+    def merged(self, override: "AttributionSettings | None") -> "AttributionSettings":
+        """These settings with the keys ``override`` sets replaced."""
+        if override is None:
+            return self
+        return self.model_copy(update={k: getattr(override, k) for k in override.model_fields_set})
+
+
 class Measure(_Model):
     """One measure of the IHI Model for Improvement.
 
@@ -294,6 +324,8 @@ class Measure(_Model):
     reference: Reference | None = None
     #: Decimal places shown (more are used when an interval would otherwise print with equal ends).
     decimals: int = Field(default=1, ge=0, le=6)
+    #: Attribution settings for this measure (only the keys that differ from the project's).
+    attribution: AttributionSettings | None = None
     #: Override the automatic chart choice (see qieval.spc.measure_chart and the README): run, i
     #: (XmR), p / pp (percent), u / up (rate), c (count); :data:`CHARTS_FOR_UNIT` says which fit.
     chart: Literal["run", "i", "p", "pp", "u", "up", "c"] | None = None
@@ -400,6 +432,9 @@ class ProjectConfig(_Model):
     population_label: str = "registered patients"
     #: Small-number policy for commissioner/public copies (qieval.disclosure; NHS Digital defaults).
     disclosure: DisclosureParams = Field(default_factory=DisclosureParams)
+    #: How the attribution section fits the measures (impact model, time adjustment, intervals,
+    #: seasonality, minimum points); a measure's own ``attribution:`` overrides single keys.
+    attribution: AttributionSettings = Field(default_factory=AttributionSettings)
     #: Standards accreditation settings (validated by qieval.accreditation): framework id etc.
     standards: dict[str, Any] | None = None
     #: Conference abstract settings (validated by qieval.abstract): headings, limits, context.
@@ -475,6 +510,10 @@ MAX_YAML_BYTES = 8 * 1024 * 1024
 MAX_YAML_NODES = 200_000
 
 
+class AliasBombError(yaml.composer.ComposerError):
+    """Aliases that expand to more values than any params file needs (a "billion laughs")."""
+
+
 def _check_expansion(root: yaml.Node) -> None:
     """Refuse a document whose aliases expand to more than :data:`MAX_YAML_NODES` values (counted
     with each shared node's size memoised, so the check itself is linear)."""
@@ -489,9 +528,9 @@ def _check_expansion(root: yaml.Node) -> None:
                     [x for kv in node.value for x in kv] if isinstance(node, yaml.MappingNode) else [])
             sizes[key] = 1 + sum(sizes.get(id(k), 1) for k in kids)
             if sizes[key] > MAX_YAML_NODES:
-                raise yaml.composer.ComposerError(
-                    None, None, f"its aliases (*name) expand to more than {MAX_YAML_NODES:,} values "
-                    "(an alias bomb?); refused", node.start_mark)
+                raise AliasBombError(
+                    None, None, f"refused: its aliases (*name) expand to more than {MAX_YAML_NODES:,} "
+                    "values (an alias bomb, 'billion laughs'?)", node.start_mark)
             continue
         if key in sizes or seen.get(key):
             continue
@@ -655,6 +694,8 @@ def load_project(params_path: str | Path) -> ProjectConfig:
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         if "\\t" in problem or "\t" in problem:
             problem += " (a tab character: indent YAML with spaces, not tabs)"
+        if isinstance(exc, AliasBombError):
+            raise InputError(Problem(label, row, None, f"YAML {problem}")) from None
         raise InputError(Problem(label, row, None, f"malformed YAML: {problem}")) from None
     if not isinstance(raw, dict):
         raise InputError(Problem(label, 1, None, "expected a YAML mapping of project settings "

@@ -86,6 +86,9 @@ class DisclosurePolicy(BaseModel):
     #: chart points: "exact" values of unsuppressed points (SPC limits need them), or values
     #: recomputed from the rounded counts ("rounded").
     chart_values: Literal["exact", "rounded"] = "exact"
+    #: PDSA free-text fields published in commissioner/public copies, shown as entered (free text
+    #: cannot be checked for small numbers: "rose from 0 to 4"); the others are withheld.
+    pdsa_text: tuple[Literal["change_idea", "plan", "do", "study", "act"], ...] = ("change_idea",)
 
     @model_validator(mode="after")
     def _range(self) -> "DisclosurePolicy":
@@ -99,10 +102,12 @@ class DisclosurePolicy(BaseModel):
         return self.high + 1
 
     def is_small(self, count: float | None) -> bool:
-        """Whether this count is suppressed by the primary rule."""
+        """Whether this count is suppressed by the primary rule. The count is rounded to a whole
+        number first: a count recomputed in floating point (7/6747 × 6747 = 7.000000000000001) is
+        the count 7."""
         if not self.enabled or count is None or pd.isna(count):
             return False
-        c = float(count)
+        c = float(np.rint(float(count)))
         if c == 0:
             return self.suppress_zero
         return self.low <= c <= self.high
@@ -131,6 +136,19 @@ class DisclosurePolicy(BaseModel):
             return "not shown (small numbers)" if prose else self.marker
         n, d = self.round_count(numerator), self.round_count(denominator)
         return MISSING if d == 0 else f"{100 * n / d:.{self.percent_decimals}f}"
+
+    def publishes_text(self, field: str) -> bool:
+        """Whether a PDSA free-text field (``change_idea``, ``plan``, ``do``, ``study``, ``act``) is
+        shown in this copy: always in evaluator copies, else only when listed in ``pdsa_text``."""
+        return not self.enabled or field in self.pdsa_text
+
+    def text_note(self) -> str:
+        """One sentence for a table of free text in a commissioner/public copy ('' for evaluators)."""
+        if not self.enabled:
+            return ""
+        shown = ", ".join(f.replace("_", " ") for f in self.pdsa_text) or "none"
+        return (f"Free text is shown as the team entered it and is not checked for small numbers; only "
+                f"these PDSA fields are published in this copy: {shown} (disclosure.pdsa_text in the params).")
 
     def suppressed_words(self) -> str:
         """What the marker means, in words for prose."""
@@ -305,15 +323,23 @@ def apply_policy(table: pd.DataFrame, policy: DisclosurePolicy, count_columns: S
     return out
 
 
-def _small_mask(policy: DisclosurePolicy, counts: pd.Series) -> np.ndarray:
-    """``counts.map(policy.is_small)`` as a boolean array, vectorised for numeric columns."""
+def small_mask(policy: DisclosurePolicy, counts: pd.Series | np.ndarray | Sequence[float]) -> np.ndarray:
+    """Which of ``counts`` the policy suppresses (``policy.is_small`` for each), as a boolean array.
+
+    Counts are rounded to whole numbers before they are compared, so a count recomputed in
+    floating point (a proportion × its denominator: 7/6747 × 6747 = 7.000000000000001) is judged
+    as the count it is. Use this for every count behind a table cell, chart point or sentence."""
+    counts = counts if isinstance(counts, pd.Series) else pd.Series(np.asarray(counts))
     c = counts.to_numpy()
     if c.dtype.kind not in "iuf" or type(policy).is_small is not DisclosurePolicy.is_small:
         return counts.map(policy.is_small).to_numpy(dtype=bool)
     if not policy.enabled:
         return np.zeros(len(c), dtype=bool)
-    c = c.astype(float)  # NaN is never small: every comparison below is False
+    c = np.rint(c.astype(float))  # NaN is never small: every comparison below is False
     return np.where(c == 0, policy.suppress_zero, (policy.low <= c) & (c <= policy.high))
+
+
+_small_mask = small_mask  # the former private name, kept for existing callers
 
 
 def suppress_series(series: pd.DataFrame, policy: DisclosurePolicy, *, y: str = "y",
@@ -334,7 +360,7 @@ def suppress_series(series: pd.DataFrame, policy: DisclosurePolicy, *, y: str = 
         return out, ""
     small = np.zeros(len(out), dtype=bool)
     for c in has:
-        small |= _small_mask(policy, out[c])
+        small |= small_mask(policy, out[c])
     out["suppressed"] = small
     if policy.chart_values == "rounded" and len(has) == 2:
         n = out[numerator].map(lambda v: np.nan if pd.isna(v) else policy.round_count(v))

@@ -153,3 +153,55 @@ def test_unreachable_server_names_the_url(tmp_path):
     text = str(exc.value)
     assert ":records.url: cannot connect to postgresql+psycopg://postgres:***@127.0.0.1:" in text
     assert "secret" not in text
+
+
+def test_sql_source_is_never_cached_and_its_password_never_written(tmp_path, postgres):
+    """Issue 14: after a SQL run the URL with its password was in a 0644 pickle under
+    ``reports/<project>/.cache/``, and changed rows never reached the reports (even with --force).
+    A SQL project is not cached: nothing is pickled, an old pickle is removed, and every load reads
+    the database again."""
+    import sqlalchemy
+
+    from qieval.farm import kernel
+
+    # trust authentication accepts any password, so the URL can carry one and still connect
+    url = postgres.replace("postgresql+psycopg://postgres@", "postgresql+psycopg://postgres:Pw-9f3kq2x@")
+    path = write_project(tmp_path, params(_sql_records(url)))
+    config = load_project(path)
+    data = load_project_data(config, today=TODAY)
+    cache = tmp_path / "reports" / "tiny" / ".cache"
+    cache.mkdir(parents=True)
+    (cache / "project-old.pickle").write_bytes(b"an older cache, perhaps with a password")
+    assert kernel._stat_key(path) is None
+    assert kernel.write_project_cache(config, data) is None
+    assert not list(cache.glob("project-*.pickle"))
+    for f in (tmp_path / "reports").rglob("*"):
+        if f.is_file():
+            assert b"Pw-9f3kq2x" not in f.read_bytes(), f
+
+    def rows_a_jan(d) -> float:
+        v = d.measure_values
+        sel = (v["measure_id"] == "rows") & (v["site_id"] == "a") & (v["period"] == "2022-01-01")
+        return float(v.loc[sel, "numerator"].iloc[0])
+
+    assert rows_a_jan(data) == 3
+    engine = sqlalchemy.create_engine(postgres)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sqlalchemy.text("UPDATE prescribing SET practice = 'a' WHERE patient_id = 'p5'"))
+        assert rows_a_jan(load_project_data(load_project(path), today=TODAY)) == 4
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sqlalchemy.text("UPDATE prescribing SET practice = 'b' WHERE patient_id = 'p5'"))
+        engine.dispose()
+
+
+def test_file_project_cache_is_private(demo_root):
+    """The pickle the runner writes for the kernels is readable by its owner only."""
+    from qieval.farm import kernel
+
+    config = load_project(demo_root / "params" / "deprescribing.yaml")
+    pickle_path = kernel.write_project_cache(config, load_project_data(config))
+    assert pickle_path is not None
+    assert pickle_path.stat().st_mode & 0o777 == 0o600
+    assert pickle_path.parent.stat().st_mode & 0o777 == 0o700

@@ -78,9 +78,22 @@ def test_project_cache_is_keyed_on_the_inputs_and_the_code(demo_root):
     copy.measure_values.loc[0, "value"] = -1.0
     assert not cached.measure_values.equals(copy.measure_values), "callers get their own copy"
 
+    # touching a file (same bytes) keeps the key: the cache is keyed on content
     csv = demo_root / "data/deprescribing/pdsa_cycles.csv"
     st = csv.stat()
     os.utime(csv, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    assert kernel._stat_key(config.params_path) == (key, path)
+
+    # an edit that keeps the file's size and modification time (issue 14: the red team's stale
+    # cache) changes the key, so the pickle of the old numbers is not used
+    values = demo_root / "data/deprescribing/measure_values.csv"
+    before = values.stat()
+    text = values.read_text(encoding="utf-8")
+    edited = text.replace("hillside,2021-01,register_prevalence,21,", "hillside,2021-01,register_prevalence,22,", 1)
+    assert edited != text and len(edited) == len(text)
+    values.write_text(edited, encoding="utf-8")
+    os.utime(values, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (values.stat().st_size, values.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
     new_key, new_path = kernel._stat_key(config.params_path)
     assert new_key != key and new_path != path
     assert kernel._read_project_cache(new_key, path) is None

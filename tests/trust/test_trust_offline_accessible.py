@@ -96,13 +96,15 @@ def test_every_chart_has_a_text_alternative(rendered):
 
 def test_report_pages_have_a_print_stylesheet(rendered):
     """Notebook-rendered reports carry the template's print rules: A4 page, headings kept with
-    their content, table headers repeated on each page, RESTRICTED marking on every page."""
+    their content, table headers repeated on each page, RESTRICTED marking on every page (the
+    margin of the "restricted" page type; tests/trust/test_trust_pdf.py reads it off each page)."""
     for name, html in _pages(rendered):
-        if name == "index.html":
+        if name.startswith("index"):  # index.html and index-<audience>.html list reports
             continue
         css = "".join(structure(html).styles)
         assert "@media print" in css, f"{name}: no print stylesheet"
-        for rule in ("@page", "break-after: avoid", "table-header-group", ".restricted-banner { position: fixed"):
+        for rule in ("@page", "break-after: avoid", "table-header-group", "@page restricted",
+                     "body.restricted-copy { page: restricted; }", "print-color-adjust: exact"):
             assert rule in css, f"{name}: print stylesheet lacks {rule!r}"
 
 

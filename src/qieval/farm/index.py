@@ -33,6 +33,8 @@ thead th { background: var(--pale); }
 .status-ok::before { content: "\\2714\\00a0"; }
 code { font-size: .85rem; } .muted { color: var(--grey); font-size: .85rem; }
 a { color: var(--nhs-blue); }
+.skip-link { position: absolute; left: -10000px; }
+.skip-link:focus { position: static; background: #FFEB3B; color: #212B32; padding: .2rem .5rem; }
 """
 
 
@@ -44,6 +46,13 @@ def _link(base: Path, project_dir: Path, rel: str | None, text: str) -> str:
         return ""
     href = Path(os.path.relpath(target, base)).as_posix()
     return f'<a href="{escape(href)}">{escape(text)}</a>'
+
+
+def _pdf_link(base: Path, project_dir: Path, e: dict) -> str:
+    """The PDF copy, if any; named as older when it was printed from an earlier run's report."""
+    current = e.get("pdf_hash") and e.get("pdf_hash") in (e.get("ok_hash"), e.get("hash"))
+    link = _link(base, project_dir, e.get("pdf"), "PDF" if current else "PDF (from an earlier run)")
+    return (link + (" (PDF failed)" if e.get("pdf_error") else "")).strip()
 
 
 def _rows(entries: dict, order: list[str], base: Path, project_dir: Path) -> list[str]:
@@ -58,7 +67,8 @@ def _rows(entries: dict, order: list[str], base: Path, project_dir: Path) -> lis
         links = [_link(base, project_dir, e.get("html"), "report" if status == "ok" else "last good report"),
                  _link(base, project_dir, e.get("failed_html"), "what failed"),
                  _link(base, project_dir, e.get("failed_notebook"), "failed notebook"),
-                 _link(base, project_dir, e.get("notebook") if status == "ok" else None, "executed notebook")]
+                 _link(base, project_dir, e.get("notebook") if status == "ok" else None, "executed notebook"),
+                 _pdf_link(base, project_dir, e)]
         error = f'<br><span class="muted">{escape(e["error"])}</span>' if status != "ok" and e.get("error") else ""
         last_ok = (f'<br><span class="muted">last good: {escape(e["last_ok"])}</span>'
                    if status != "ok" and e.get("last_ok") else "")
@@ -75,15 +85,30 @@ HEADER = ('<thead><tr><th scope="col">{first}</th><th scope="col">Status</th><th
           '<th scope="col">Input hash</th><th scope="col">Links</th></tr></thead>')
 
 
-def render_index(reports_dir: Path) -> str:
-    """The index page's HTML for every ``reports/<project>/manifest.json`` under ``reports_dir``."""
+def index_name(audience: str = "evaluator") -> str:
+    """File name of an audience's index: ``index.html`` (evaluator, restricted) or
+    ``index-<audience>.html``. Restricted and published copies are never listed on one page."""
+    return "index.html" if audience == "evaluator" else f"index-{audience}.html"
+
+
+def _manifests(reports_dir: Path) -> list[tuple[Path, dict]]:
+    out = []
+    for manifest_file in sorted(reports_dir.glob("*/manifest.json")) + sorted(reports_dir.glob("*/*/manifest.json")):
+        try:
+            out.append((manifest_file, json.loads(manifest_file.read_text(encoding="utf-8"))))
+        except (OSError, json.JSONDecodeError):
+            continue
+    return out
+
+
+def render_index(reports_dir: Path, audience: str = "evaluator") -> str:
+    """The index page's HTML for the ``reports/<project>[/<audience>]/manifest.json`` of one
+    ``audience`` under ``reports_dir``: the evaluator index lists the restricted copies only, a
+    commissioner or public index lists only the copies made for that audience."""
     reports_dir = Path(reports_dir)
     sections, toc = [], []
-    manifests = sorted(reports_dir.glob("*/manifest.json")) + sorted(reports_dir.glob("*/*/manifest.json"))
-    for manifest_file in manifests:
-        try:
-            m = json.loads(manifest_file.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
+    for manifest_file, m in _manifests(reports_dir):
+        if m.get("audience", "evaluator") != audience:
             continue
         project_dir = manifest_file.parent
         pid = m.get("project", project_dir.name)
@@ -108,27 +133,39 @@ def render_index(reports_dir: Path) -> str:
         sections.append("".join(part))
     body = ("".join(sections) if sections
             else "<p>No reports yet: run <code>qieval run params/&lt;project&gt;.yaml</code>.</p>")
+    heading = ": evaluator copies (restricted)" if audience == "evaluator" else f": {audience} copies"
+    banner = ('<p class="muted"><strong>RESTRICTED</strong>: evaluator copies with unsuppressed small numbers; '
+              "copies for other audiences have their own index.</p>" if audience == "evaluator" else
+              f'<p class="muted">Copies for the {escape(audience)} audience only (small-number policy applied).</p>')
     return f"""<!DOCTYPE html>
-<html lang="en-GB">
+<html lang="en-GB" data-audience="{escape(audience)}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
-<title>qieval reports</title>
+<title>qieval reports{escape(heading)}</title>
 <style>{CSS}</style>
 </head>
 <body>
-<main>
-<h1>qieval reports</h1>
-<nav aria-label="Projects"><ul>{"".join(toc)}</ul></nav>
+<a class="skip-link" href="#main">Skip to the reports</a>
+<header><h1>qieval reports{escape(heading)}</h1>
+{banner}
+<nav aria-label="Projects"><ul>{"".join(toc)}</ul></nav></header>
+<main id="main">
 {body}
 </main>
+<footer><p class="muted">Written by <code>qieval run</code>. Links are relative: the folder can be copied or zipped whole. PDF copies (<code>qieval run --pdf</code>) sit beside their HTML report.</p></footer>
 </body>
 </html>
 """
 
 
 def write_index(reports_dir: Path) -> Path:
-    """Write ``<reports_dir>/index.html`` (atomically) and return its path."""
-    path = Path(reports_dir) / "index.html"
+    """Write ``<reports_dir>/index.html`` (evaluator copies) and an ``index-<audience>.html`` for each
+    other audience that has copies (atomically); return the evaluator index's path."""
+    reports_dir = Path(reports_dir)
+    audiences = {m.get("audience", "evaluator") for _, m in _manifests(reports_dir)} - {"evaluator"}
+    for audience in sorted(a for a in audiences if isinstance(a, str) and a.isidentifier()):
+        write_atomic(reports_dir / index_name(audience), render_index(reports_dir, audience))
+    path = reports_dir / "index.html"
     write_atomic(path, render_index(reports_dir))
     return path

@@ -91,45 +91,49 @@ def code_digest() -> str:
 
 
 def _stat_key(params_path) -> tuple[tuple, "Path"] | None:
-    """What a cached project load depends on (the params file and every file in its data folder:
-    path, mtime, size), and the file the runner may have pickled the validated project to."""
+    """What a cached project load depends on, by *content*: the SHA-256 of the params file, of every
+    file in its data folder and of the shared definitions beside it (``params/*/**``), and
+    qieval's code; and the file the runner may have pickled the validated project to. (An edit
+    that keeps a file's size and modification time changes its hash, so it is never served stale;
+    hashes are memoised per process on the file's inode and change time, :func:`qieval.format.file_digest`.)
+
+    None, i.e. not cacheable, for a project whose records come from a SQL source: the database may
+    change at any time, so it is read again on every load."""
     import hashlib
     import os
     from pathlib import Path
 
     from qieval.config import load_project
+    from qieval.format import file_digest
 
     p = Path(params_path).resolve()
     try:
-        st = p.stat()
+        head = (str(p), file_digest(p))
     except OSError:
         return None
-    head = (str(p), st.st_mtime_ns, st.st_size)
-    entry = _BASE.setdefault("data_dirs", {}).get(head)
-    if entry is None:
+    dirs = _BASE.setdefault("data_dirs", {})
+    if head not in dirs:
         try:
             config = load_project(p)
         except Exception:  # noqa: BLE001 - let the real load report the problem
             return None
-        entry = (config.data_dir, config.root / "reports" / config.id / ".cache")
-        _BASE["data_dirs"][head] = entry
+        sql = config.records is not None and bool(config.records.sql)
+        dirs[head] = None if sql else (config.data_dir, config.root / "reports" / config.id / ".cache")
+    entry = dirs[head]
+    if entry is None:
+        return None
     data_dir, cache_dir = entry
     files = []
     try:
         with os.scandir(data_dir) as it:
             for e in it:
                 if e.is_file():
-                    s = e.stat()
-                    files.append((e.name, s.st_mtime_ns, s.st_size))
+                    files.append((e.name, file_digest(e.path)))
+        for q in sorted(p.parent.glob("*/**/*")):  # shared definitions, e.g. params/standards/*.yaml
+            if q.is_file():
+                files.append((str(q), file_digest(q)))
     except OSError:
         return None
-    for q in sorted(p.parent.glob("*/**/*")):  # shared definitions, e.g. params/standards/*.yaml
-        try:
-            if q.is_file():
-                s = q.stat()
-                files.append((str(q), s.st_mtime_ns, s.st_size))
-        except OSError:
-            return None
     key = (*head, str(data_dir), tuple(sorted(files)), code_digest())  # a pickle is only valid for this code
     digest = hashlib.sha256(repr(key).encode()).hexdigest()[:24]
     return key, cache_dir / f"project-{digest}.pickle"
@@ -137,25 +141,31 @@ def _stat_key(params_path) -> tuple[tuple, "Path"] | None:
 
 def write_project_cache(config, data) -> "Path | None":
     """(In the runner) pickle the project it has just validated, for the kernels to read instead of
-    validating it again (75 s for 6,500 practices): ``reports/<project>/.cache/project-<key>.pickle``.
-    Skipped when the load produced warnings (their text depends on the working directory).
-    Older cache files of the project are removed."""
+    validating it again (75 s for 6,500 practices): ``reports/<project>/.cache/project-<key>.pickle``,
+    readable by its owner only (folder 0700, file 0600). Skipped when the load produced warnings
+    (their text depends on the working directory) and for a SQL source (never cached: re-read on
+    every run, and nothing about the database is written to disk). Older cache files of the
+    project are removed."""
+    import os
     import pickle
 
     from ..format import write_atomic
 
-    if data.warnings:
-        return None
-    found = _stat_key(config.params_path)
+    cache_dir = config.root / "reports" / config.id / ".cache"
+    found = None if data.warnings else _stat_key(config.params_path)
     if found is None:
+        for old in cache_dir.glob("project-*.pickle") if cache_dir.is_dir() else ():
+            old.unlink(missing_ok=True)
         return None
     key, path = found
     if path.is_file():
         return path
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)
     for old in path.parent.glob("project-*.pickle"):
         old.unlink(missing_ok=True)
-    return write_atomic(path, pickle.dumps({"key": key, "data": data}, protocol=pickle.HIGHEST_PROTOCOL))
+    return write_atomic(path, pickle.dumps({"key": key, "data": data}, protocol=pickle.HIGHEST_PROTOCOL),
+                        mode=0o600)
 
 
 def _read_project_cache(key, path):
@@ -190,8 +200,9 @@ def install_load_cache() -> None:
 
     Each site's notebook loads and validates the *whole* project (``prepare`` → ``load``), so the
     cost per site grows with the number of sites (0.5 s at 100 sites, tens of seconds at 6,500).
-    In a warm kernel the validated project is kept, keyed on the params file and the stat (mtime,
-    size) of every file in the data folder, and each call gets a copy of its tables; a new kernel
+    In a warm kernel the validated project is kept, keyed on the content (SHA-256) of the params
+    file and of every file in the data folder, and each call gets a copy of its tables (a SQL
+    source is never cached: every load reads the database again); a new kernel
     reads the project the runner validated (:func:`write_project_cache`) when its key matches.
     Installed through :func:`qieval.io.load.set_load_cache`, the hook ``load`` itself consults.
     """

@@ -9,6 +9,12 @@ its own panel in a row of small multiples with a shared y axis.
 Data: ``ProjectData.breakdowns`` (from ``measures[].breakdown`` on record-derived measures). The
 network view sums numerators and denominators over sites per group and period; continuous values
 (medians per site) are averaged over sites, which is stated in the caption.
+
+Disclosure: commissioner and public copies (an enabled :class:`~qieval.disclosure.DisclosurePolicy`)
+go through the same small-number policy as the rest of the report: a group whose baseline or
+intervention counts are small shows the marker instead of its rates, change and test (and is left
+out of the sentences and the alt text), and each panel leaves out the group-months whose
+numerator or denominator is small (a break), with a note saying how many.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import Measure
+from ..disclosure import DisclosurePolicy, small_mask
 from ..io.load import ProjectData
 from ..measures.series import values_in_unit
 from ..measures.summary import summarise_measure
@@ -67,6 +74,27 @@ def group_summary(values: pd.DataFrame, data: ProjectData, measure: Measure) -> 
     return pd.DataFrame(rows)
 
 
+def _hidden(summary: pd.DataFrame, policy: DisclosurePolicy | None) -> np.ndarray:
+    """Groups whose pooled baseline or intervention counts the policy suppresses."""
+    hidden = np.zeros(len(summary), dtype=bool)
+    if policy is None or not policy.enabled:
+        return hidden
+    for c in ("baseline_numerator", "baseline_denominator", "intervention_numerator",
+              "intervention_denominator"):
+        if c in summary:
+            hidden |= small_mask(policy, summary[c])
+    return hidden
+
+
+def _published_points(values: pd.DataFrame, policy: DisclosurePolicy | None) -> tuple[pd.DataFrame, int]:
+    """Group-months for the panels: those resting on a small numerator or denominator dropped
+    (drawn as breaks); returns the rows to draw and how many were dropped."""
+    if policy is None or not policy.enabled:
+        return values, 0
+    small = small_mask(policy, values["numerator"]) | small_mask(policy, values["denominator"])
+    return values.assign(suppressed=small), int(small.sum())
+
+
 def _sentence(summary: pd.DataFrame, measure: Measure, breakdown: str) -> str:
     """Which groups improved clearly, and the largest and smallest change."""
     out = _clear(summary, measure, breakdown)
@@ -98,8 +126,9 @@ def _clear(summary: pd.DataFrame, measure: Measure, breakdown: str) -> str:
 
 
 def _panels(values: pd.DataFrame, measure: Measure, breakdown: str, start: pd.Timestamp,
-            title: str, alt: str) -> plt.Figure:
-    """One panel per group, side by side, shared y axis, intervention start marked."""
+            title: str, alt: str, hidden_groups: frozenset = frozenset()) -> plt.Figure:
+    """One panel per group, side by side, shared y axis, intervention start marked. Rows with
+    ``suppressed`` set are not drawn; groups in ``hidden_groups`` get no mean lines."""
     groups = sorted(values["group"].unique(), key=str)
     with plt.rc_context(figures.RC):
         fig, axes = plt.subplots(1, len(groups), figsize=(min(2.2 * len(groups) + 1, 11), 2.8),
@@ -107,13 +136,15 @@ def _panels(values: pd.DataFrame, measure: Measure, breakdown: str, start: pd.Ti
         for ax, group in zip(axes[0], groups):
             g = values.loc[values["group"] == group].sort_values("period")
             y = values_in_unit(measure, g["numerator"], g["denominator"], g["value"])
-            ax.plot(g["period"], y, lw=1, color=figures.GREY, marker="o", ms=2)
             y = pd.Series(np.asarray(y, dtype="float64"), index=g.index)
+            if "suppressed" in g:  # small counts for this audience: a break, never the point
+                y = y.where(~g["suppressed"].to_numpy(dtype=bool))
+            ax.plot(g["period"], y, lw=1, color=figures.GREY, marker="o", ms=2)
             base = y[g["period"] < start].dropna()
             after = y[g["period"] >= start].dropna()
-            if len(base):
+            if len(base) and group not in hidden_groups:
                 ax.hlines(base.mean(), g["period"].min(), start, color=figures.DARK, lw=1.2)
-            if len(after):
+            if len(after) and group not in hidden_groups:
                 ax.hlines(after.mean(), start, g["period"].max(), color=figures.NHS_BLUE, lw=1.6)
             ax.axvline(start, color=figures.GREY, lw=0.8, ls="--")
             ax.set_title(group_label(breakdown, group), fontsize=8, loc="left")
@@ -126,8 +157,10 @@ def _panels(values: pd.DataFrame, measure: Measure, breakdown: str, start: pd.Ti
     return fig
 
 
-def measure_equity(data: ProjectData, measure: Measure, site_id: str | None = None) -> Html:
-    """Heading, table and panels for one measure with a breakdown ('' when there is none)."""
+def measure_equity(data: ProjectData, measure: Measure, site_id: str | None = None,
+                   policy: DisclosurePolicy | None = None) -> Html:
+    """Heading, table and panels for one measure with a breakdown ('' when there is none); with an
+    enabled ``policy`` (commissioner/public copies) small counts are suppressed (module docstring)."""
     values = breakdown_values(data, measure, site_id)
     if values.empty:
         return Html("")
@@ -135,35 +168,53 @@ def measure_equity(data: ProjectData, measure: Measure, site_id: str | None = No
         return Html("")  # e.g. a list-size denominator: not known per group
     breakdown = str(values["breakdown"].iloc[0])
     summary = group_summary(values, data, measure)
+    hidden = _hidden(summary, policy)
+    hidden_groups = frozenset(summary.loc[hidden, "group"]) if len(summary) else frozenset()
+    shown = summary.loc[~hidden]
     d = measure.decimals
     pp = "pp" if measure.unit == "percent" else ""
-    rows = [[group_label(breakdown, r.group),
+    rows = [[group_label(breakdown, r.group)] + ([policy.marker] * 4 if h else [
              f"{fmt_num(r.baseline_rate, d)} ({fmt_num(r.baseline_low, d)} to {fmt_num(r.baseline_high, d)})",
              f"{fmt_num(r.intervention_rate, d)} ({fmt_num(r.intervention_low, d)} to {fmt_num(r.intervention_high, d)})",
              f"{fmt_num(r.abs_change, d)}{pp} ({fmt_num(getattr(r, 'abs_low', np.nan), d)} to "
              f"{fmt_num(getattr(r, 'abs_high', np.nan), d)})",
-             fmt_p(getattr(r, "p_value", np.nan))] for r in summary.itertuples()]
+             fmt_p(getattr(r, "p_value", np.nan))]) for r, h in zip(summary.itertuples(), hidden)]
+    points, dropped = _published_points(values, policy)
+    note = ""
+    if dropped:
+        note = (f"{dropped} of {len(values)} group-month points not shown: they rest on counts of "
+                f"{policy.low} to {policy.high}, which are suppressed to protect confidentiality.")
     where = "this site" if site_id else "all sites pooled"
     start = pd.Timestamp(data.config.intervention.start)
     alt = (f"Small multiples of {measure.title.lower()} by {breakdown} ({where}), one panel per group "
            "with the baseline and intervention means: "
-           + "; ".join(f"{group_label(breakdown, r.group)}: {fmt_num(r.baseline_rate, d)} to "
-                       f"{fmt_num(r.intervention_rate, d)} {measure.label}" for r in summary.itertuples()))
-    fig = _panels(values, measure, breakdown, start, f"{measure.title} by {breakdown}", alt)
-    sentence = _sentence(summary, measure, breakdown)
+           + "; ".join(f"{group_label(breakdown, r.group)}: " + (
+               "not shown (small numbers)" if h else
+               f"{fmt_num(r.baseline_rate, d)} to {fmt_num(r.intervention_rate, d)} {measure.label}")
+               for r, h in zip(summary.itertuples(), hidden))
+           + (f". {note}" if note else ""))
+    fig = _panels(points, measure, breakdown, start, f"{measure.title} by {breakdown}", alt, hidden_groups)
+    sentence = _sentence(shown, measure, breakdown) if len(shown) else ""
+    if sentence and hidden.any():
+        sentence += (f" ({int(hidden.sum())} group(s) with small numbers not shown: "
+                     f"{', '.join(group_label(breakdown, g) for g in sorted(hidden_groups, key=str))}.)")
     caption = (f"{measure.title} by {breakdown}, {where}: baseline vs intervention with 95% intervals"
                + ("; continuous values are the mean over sites of each site's value" if
-                  measure.unit == "continuous" and site_id is None else ""))
+                  measure.unit == "continuous" and site_id is None else "")
+               + (". " + policy.footnote() if policy is not None and policy.enabled else ""))
     return Html(heading(f"{measure.title} by {breakdown}", 3)
                 + (para(sentence) if sentence else "")
+                + (para(note, "notes") if note else "")
                 + figures.figure_html(fig)
                 + table([breakdown, "Baseline (95% CI)", "Intervention (95% CI)", "Change (95% CI)", "Test"],
                         rows, caption))
 
 
-def equity_section(data: ProjectData, site_id: str | None = None) -> Html:
-    """Every measure with a breakdown, side by side by group (heading level 2); '' if none."""
-    parts = [measure_equity(data, m, site_id) for m in data.config.measures if m.breakdown]
+def equity_section(data: ProjectData, site_id: str | None = None,
+                   policy: DisclosurePolicy | None = None) -> Html:
+    """Every measure with a breakdown, side by side by group (heading level 2); '' if none.
+    ``policy``: the audience's small-number policy (``report.policy``; None = evaluator)."""
+    parts = [measure_equity(data, m, site_id, policy) for m in data.config.measures if m.breakdown]
     parts = [p for p in parts if p]
     if not parts:
         return Html("")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import platform
 import subprocess
 from functools import lru_cache
@@ -11,24 +10,15 @@ from importlib import metadata
 from pathlib import Path
 
 from .. import __version__
-from ..config import display_path
+from ..format import file_digest
 
 KEY_PACKAGES = ("pandas", "numpy", "scipy", "statsmodels", "matplotlib", "papermill", "nbconvert")
 
 
 def sha256(path: Path) -> str:
-    """SHA-256 of a file's bytes (memoised per process on path, size and modification time)."""
-    st = Path(path).stat()
-    return _sha256(str(Path(path).resolve()), st.st_size, st.st_mtime_ns)
-
-
-@lru_cache(maxsize=256)
-def _sha256(path: str, size: int, mtime_ns: int) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    """SHA-256 of a file's bytes (memoised per process on the file's inode, size, modification
+    *and change* time: an edit that restores the mtime is hashed again; :func:`qieval.format.file_digest`)."""
+    return file_digest(path)
 
 
 @lru_cache(maxsize=8)
@@ -45,9 +35,19 @@ def git_commit(root: Path) -> str:
         return "unknown"
 
 
+def project_relative(path: Path | str, root: Path | str) -> str:
+    """A path as reports show it: relative to the project root (``data/x/sites.csv``), or just the
+    file name when it lies outside the project, never an absolute path on the server."""
+    p, r = Path(path).resolve(), Path(root).resolve()
+    try:
+        return p.relative_to(r).as_posix()
+    except ValueError:
+        return p.name
+
+
 def provenance(files: dict[str, Path], params_path: Path, root: Path) -> dict:
     """Everything needed to say how a report was made."""
-    inputs = {display_path(p): sha256(p) for p in [params_path, *files.values()]}
+    inputs = {project_relative(p, root): sha256(p) for p in [params_path, *files.values()]}
     versions = {"python": platform.python_version(), "qieval": __version__}
     for pkg in KEY_PACKAGES:
         try:
