@@ -88,7 +88,8 @@ class DisclosurePolicy(BaseModel):
     chart_values: Literal["exact", "rounded"] = "exact"
     #: PDSA free-text fields published in commissioner/public copies, shown as entered (free text
     #: cannot be checked for small numbers: "rose from 0 to 4"); the others are withheld.
-    pdsa_text: tuple[Literal["change_idea", "plan", "do", "study", "act"], ...] = ("change_idea",)
+    pdsa_text: list[Literal["change_idea", "plan", "do", "study", "act"]] = Field(
+        default_factory=lambda: ["change_idea"])
 
     @model_validator(mode="after")
     def _range(self) -> "DisclosurePolicy":
