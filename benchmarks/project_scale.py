@@ -18,8 +18,10 @@ Two measurements per size:
    report and all project reports (the project reports' share); without it every site is rendered
    (the headline: all site reports plus the project reports in one run).
 
-The "per 1k site-months" column divides a report's seconds by the site-months of the project
-(sites × 36 months) / 1,000: flat (or falling) means the report grows no faster than the data.
+The "CPU s per 1k site-months" column divides a report's CPU seconds by the site-months of the
+project (sites × 36 months) / 1,000: flat (or falling) means the report grows no faster than the
+data. CPU seconds are printed beside wall seconds because this machine is shared: wall time
+stretches with other work, CPU time barely does.
 
 Run: ``.venv/bin/python benchmarks/project_scale.py --quick`` (4/100/250 in process, a few minutes),
 ``.venv/bin/python benchmarks/project_scale.py --sizes 1000 --farm`` (the 1,000-site headline; about
@@ -111,7 +113,11 @@ def child(report: str, params: str, out: str, profile: str | None) -> int:
 
     prof = cProfile.Profile() if profile else None
     steps, html = {}, 0
+    r0 = resource.getrusage(resource.RUSAGE_SELF)
+    skip = set(filter(None, os.environ.get("QIEVAL_BENCH_SKIP", "").split(",")))
     for name, call in _steps(report, params, out_dir):
+        if name in skip:
+            continue
         t0 = time.perf_counter()
         if prof:
             prof.enable()
@@ -124,9 +130,11 @@ def child(report: str, params: str, out: str, profile: str | None) -> int:
         s = io.StringIO()
         pstats.Stats(prof, stream=s).sort_stats("cumulative").print_stats(45)
         Path(profile).write_text(s.getvalue(), encoding="utf-8")
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+    r1 = resource.getrusage(resource.RUSAGE_SELF)
+    peak = r1.ru_maxrss * 1024  # KiB on Linux
+    cpu = (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
     print(json.dumps({"report": report, "steps": steps, "seconds": round(sum(steps.values()), 3),
-                      "html_bytes": html, "peak_rss": peak}))
+                      "cpu": round(cpu, 3), "html_bytes": html, "peak_rss": peak}))
     return 0
 
 
@@ -137,11 +145,11 @@ def in_process(root: Path, params: str, report: str, timeout: float, profile: st
     try:
         p = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
-        return {"report": report, "seconds": float("nan"), "steps": {}, "peak_rss": 0, "html_bytes": 0,
-                "note": f"timed out after {timeout:.0f} s"}
+        return {"report": report, "seconds": float("nan"), "cpu": float("nan"), "steps": {}, "peak_rss": 0,
+                "html_bytes": 0, "note": f"timed out after {timeout:.0f} s"}
     if p.returncode != 0:
-        return {"report": report, "seconds": float("nan"), "steps": {}, "peak_rss": 0, "html_bytes": 0,
-                "note": "failed: " + p.stderr.strip().splitlines()[-1] if p.stderr.strip() else "failed"}
+        return {"report": report, "seconds": float("nan"), "cpu": float("nan"), "steps": {}, "peak_rss": 0,
+                "html_bytes": 0, "note": "failed: " + p.stderr.strip().splitlines()[-1] if p.stderr.strip() else "failed"}
     return json.loads(p.stdout.strip().splitlines()[-1])
 
 
@@ -193,11 +201,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile", type=int, default=0, help="profile the in-process runs at this size")
     ap.add_argument("--timeout", type=float, default=1200, help="seconds per in-process report")
     ap.add_argument("--workers", type=int, default=os.cpu_count())
+    ap.add_argument("--skip-steps", default="", help="in process: steps to leave out, e.g. attribution")
     ap.add_argument("--child", nargs=3, metavar=("REPORT", "PARAMS", "OUT"), help=argparse.SUPPRESS)
     ap.add_argument("--profile-to", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
         return child(*args.child, args.profile_to)
+    if args.skip_steps:
+        os.environ["QIEVAL_BENCH_SKIP"] = args.skip_steps
 
     sizes = [int(x) for x in (args.sizes or ("4,100,250" if args.quick else "4,100,250,1000")).split(",")]
     reports = [r for r in args.reports.split(",") if r]
@@ -223,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
                     r.update(project=label, sites=n_sites, site_months=site_months)
                     rows.append(r)
                     top = sorted(r["steps"].items(), key=lambda kv: -kv[1])[:3]
-                    print(f"  {label:<15} {report:<13} {r['seconds']:>8.1f} s {mib(r['peak_rss']):>10}  "
+                    print(f"  {label:<15} {report:<13} {r['seconds']:>8.1f} s {r['cpu']:>8.1f} CPU-s {mib(r['peak_rss']):>10}  "
                           + ", ".join(f"{k} {v:.1f}" for k, v in top) + (f"  {r.get('note', '')}"),
                           flush=True)
             if args.farm:
@@ -245,12 +256,13 @@ def main(argv: list[str] | None = None) -> int:
 
     if rows:
         print()
-        print(f"{'project':<15} {'report':<13} {'site-months':>11} {'seconds':>8} {'per 1k site-months':>18} "
-              f"{'peak RSS':>10} {'HTML':>9}  slowest steps")
+        print(f"{'project':<15} {'report':<13} {'site-months':>11} {'seconds':>8} {'CPU s':>8} "
+              f"{'CPU s per 1k site-months':>24} {'peak RSS':>10} {'HTML':>9}  slowest steps (wall s)")
         for r in rows:
-            per = r["seconds"] / (r["site_months"] / 1000)
+            per = r["cpu"] / (r["site_months"] / 1000)
             top = sorted(r["steps"].items(), key=lambda kv: -kv[1])[:3]
-            print(f"{r['project']:<15} {r['report']:<13} {r['site_months']:>11,} {r['seconds']:>8.1f} {per:>18.2f} "
+            print(f"{r['project']:<15} {r['report']:<13} {r['site_months']:>11,} {r['seconds']:>8.1f} {r['cpu']:>8.1f} "
+                  f"{per:>24.2f} "
                   f"{mib(r['peak_rss']):>10} {r['html_bytes'] / 1024:>7.0f}kB  "
                   + ", ".join(f"{k} {v:.1f}" for k, v in top) + (f"  {r['note']}" if r.get("note") else ""))
     if farm_rows:

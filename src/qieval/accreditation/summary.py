@@ -55,8 +55,9 @@ def round_rows(standards: pd.DataFrame, checks: pd.DataFrame, framework: Framewo
     """Site × round: standards met, measures meeting, accredited."""
     rule = framework.accreditation
     rows = []
+    at = checks.groupby(["site_id", "round_no"], sort=False).indices if len(checks) else {}
     for (site, k, name), g in standards.groupby(["site_id", "round_no", "round"], sort=True):
-        c = checks.loc[(checks["site_id"] == site) & (checks["round_no"] == k)]
+        c = checks.take(at.get((site, k), []))  # this site's checks in this round (grouped once)
         rows.append({"site_id": site, "round_no": k, "round": name,
                      "assessed_on": g["assessed_on"].max(), "standards_met": int(g["met"].sum()),
                      "standards_total": len(g), "measures_met": int(c["meets"].sum()),

@@ -104,7 +104,7 @@ class AbstractReport:
                + " ".join(spc.findings))
         ref = (m.reference.value, m.reference.label) if m.reference else None
         fig = figures.spc_chart(spc.result, chart=spc.chart, improvement_direction=m.improvement_direction,
-                                cycles=self.network.data.pdsa_cycles, title=m.title, ylabel=m.label, alt=alt,
+                                cycles=self.network.chart_cycles(), title=m.title, ylabel=m.label, alt=alt,
                                 target=m.target, reference=ref,
                                 baseline_end=pd.Timestamp(self.config.baseline.end), gaps=spc.gaps)
         return Html(heading("Figure") + figures.figure_html(

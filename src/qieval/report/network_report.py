@@ -173,7 +173,9 @@ class NetworkReport:
         parts = [heading("Network charts: statistical process control"),
                  para("Network totals per month (numerators and denominators summed over the sites; "
                       "continuous measures averaged). Limits from the baseline.")]
-        cycles = self.data.pdsa_cycles
+        cycles = self.chart_cycles()
+        if len(cycles) < len(self.data.pdsa_cycles):
+            parts.append(para(CYCLES_NOTE.format(n=len(self.config.sites)), "notes"))
         for m in self.config.measures:
             spc = self.spc.get(m.id)
             if spc is None:
@@ -233,9 +235,14 @@ class NetworkReport:
         for m in self.config.measures:
             result = shared_results.fit_measure(self.data.measure_values, cycles, m, self.output_dir)
             self.attributions[m.id] = result
-            parts.append(attribution_section.section(result, m, cycles, "all sites", f"attribution-{m.id}",
+            parts.append(attribution_section.section(result, m, self.chart_cycles(), "all sites", f"attribution-{m.id}",
                                                      self.policy))
         return Html("".join(parts))
+
+    def chart_cycles(self) -> pd.DataFrame:
+        """PDSA cycles drawn on the network charts: every cycle up to :data:`LIST_SITES` sites; beyond,
+        the first start of each category at any site (hundreds of staggered lines say nothing)."""
+        return network_cycles(self.data.pdsa_cycles, len(self.config.sites))
 
     def provenance_block(self) -> Html:
         return provenance_html(self.provenance)
@@ -256,6 +263,19 @@ class NetworkReport:
 
 #: Up to this many sites the header names each site and links to its report (beyond, the icon matrix does).
 LIST_SITES = 12
+
+
+CYCLES_NOTE = ("With {n} sites the charts mark only the first start of each PDSA category at any site; each "
+               "site's report shows its own cycles.")
+
+
+def network_cycles(cycles: pd.DataFrame, n_sites: int) -> pd.DataFrame:
+    """``cycles`` when ``n_sites`` <= :data:`LIST_SITES`; otherwise one row per category, its earliest
+    start (``cycle_id`` = "<category> first")."""
+    if n_sites <= LIST_SITES or cycles.empty:
+        return cycles
+    first = cycles.sort_values("start", kind="stable").groupby("category", sort=False).head(1)
+    return first.assign(cycle_id=first["category"].astype(str) + " first").reset_index(drop=True)
 
 
 def site_values_words(r: pd.DataFrame, fmt) -> str:
