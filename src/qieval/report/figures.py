@@ -384,6 +384,44 @@ def counterfactual_chart(cf: pd.DataFrame, *, scale: float, ylabel: str, title: 
     return fig
 
 
+def event_time_chart(effects: pd.DataFrame, category: str, *, ratio: bool, ylabel: str, title: str,
+                     alt: str) -> plt.Figure:
+    """The effect of ``category`` by month since its start (rows ``<category>:month_<h>`` of
+    ``Attribution.effects``: horizon, estimate or ratio with their interval, comparison_sites), with
+    the headline average as a line. Months when no site was without the category (nothing to compare
+    with at that time: the estimate rests on the other months) are drawn hollow and grey."""
+    rows = effects.loc[effects["category"].astype(str).str.startswith(f"{category}:month_")]
+    head = effects.loc[effects["category"] == category]
+    cols = ("ratio", "ratio_low", "ratio_high") if ratio else ("estimate", "estimate_low", "estimate_high")
+    fig, ax = _new()
+    with plt.rc_context(RC):
+        colour = category_colour(category)
+        h = rows["horizon"].to_numpy(float)
+        est, lo, hi = (rows[c].to_numpy(float) for c in cols)
+        compared = rows["comparison_sites"].to_numpy(float) > 0
+        for mask, face, edge, label in ((compared, colour, colour, "compared with sites not yet started"),
+                                        (~compared, "white", GREY, "no site without it at that time")):
+            if mask.any():
+                ax.errorbar(h[mask], est[mask], yerr=[est[mask] - lo[mask], hi[mask] - est[mask]], fmt="o",
+                            ms=4.5, mfc=face, mec=edge, color=edge, capsize=2, lw=1, label=label)
+        ax.axhline(1.0 if ratio else 0.0, color=GREY, lw=1)
+        if len(head) and np.isfinite(float(head[cols[0]].iloc[0])):
+            ax.axhline(float(head[cols[0]].iloc[0]), color=colour, ls="--", lw=1.2,
+                       label="average over the months after the start")
+        if ratio:
+            ax.set_yscale("log")
+            ax.yaxis.set_major_locator(mticker.LogLocator(base=10, subs=(0.1, 0.2, 0.3, 0.5, 0.7, 1.0)))
+            ax.yaxis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v:g}"))
+            ax.yaxis.set_minor_formatter(mticker.NullFormatter())
+        ax.set_xlabel("months since the start at each site")
+        ax.set_ylabel(ylabel)
+        ax.set_title(title, loc="left")
+        _fix_ticks(ax.xaxis, mticker.MaxNLocator(nbins=12, integer=True))
+        html_legend(ax)
+    fig.qieval_alt = alt
+    return fig
+
+
 #: Funnel plots name every site up to this many sites, beyond it only those outside the 3σ limits.
 FUNNEL_LABEL_ALL = 12
 
