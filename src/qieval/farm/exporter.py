@@ -59,9 +59,10 @@ def _report_exporter_class():
 
 @lru_cache(maxsize=1)
 def exporter():
-    """The cached HTML exporter (inputs and prompts excluded)."""
+    """The cached HTML exporter (inputs, markdown cells and prompts excluded)."""
     exp = _report_exporter_class()(template_name="qieval", extra_template_basedirs=[str(TEMPLATES)])
     exp.exclude_input = True
+    exp.exclude_markdown = True  # the notebooks' markdown cells are notes for the analyst, not report text
     exp.exclude_input_prompt = True
     exp.exclude_output_prompt = True
     return exp

@@ -34,7 +34,9 @@ from ..config import ProjectConfig, display_path
 from ..format import write_atomic
 from .exporter import notebook_to_html
 
-NOTEBOOKS = Path(__file__).resolve().parents[3] / "notebooks"
+#: The notebooks shipped with the package (kept identical to the repository's ``notebooks/`` by a test),
+#: used for a project that has no ``notebooks/`` folder of its own.
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 DEFAULT_TIMEOUT = 600  # seconds per cell
 DEFAULT_MAX_SITES = 50  # sites per kernel before it is replaced
 
