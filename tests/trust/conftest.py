@@ -79,3 +79,36 @@ def rendered(renders) -> Render:
     assert r.returncode == 0, f"qieval run failed ({r.returncode}):\n{r.stderr[-3000:]}"
     assert r.site_html.is_file(), f"{r.site_html} was not written"
     return r
+
+
+@dataclass
+class BoardRender:
+    """Issue 19: a copy of the full render with a public copy added and PDF copies of every report
+    (``qieval run --pdf-sites``) for each audience."""
+
+    root: Path
+    runs: dict[str, subprocess.CompletedProcess]
+
+    @property
+    def reports(self) -> Path:
+        return self.root / "reports"
+
+    def project_dir(self, audience: str) -> Path:
+        base = self.reports / PROJECT
+        return base if audience == "evaluator" else base / audience
+
+
+AUDIENCES = ("evaluator", "commissioner", "public")
+
+
+@pytest.fixture(scope="session")
+def board(rendered, tmp_path_factory) -> BoardRender:
+    """The session's full render copied (unchanged reports are not rendered again; a public copy is
+    added), then ``qieval run --pdf-sites --audience A`` for each audience."""
+    import shutil
+
+    root = tmp_path_factory.mktemp("board") / "project"
+    shutil.copytree(rendered.root, root, ignore=shutil.ignore_patterns(".*.tmp"))
+    runs = {a: subprocess.run([*RUN, "--pdf-sites", "--audience", a], cwd=root, capture_output=True, text=True,
+                              timeout=RENDER_TIMEOUT) for a in AUDIENCES}
+    return BoardRender(root, runs)

@@ -103,8 +103,9 @@ def test_report_in_headless_chromium(browser, rendered, kind, tmp_path):
 
 
 def test_print_view_opens_collapsed_blocks_and_repeats_the_marking(browser, rendered, tmp_path):
-    """Commissioners print: in print media the diagnostics (<details>) are open, the RESTRICTED
-    banner is fixed (so it repeats on every printed page) and a PDF can be made."""
+    """Commissioners print: in print media the diagnostics (<details>) are open, the page prints
+    on the "restricted" page type (whose margin repeats the RESTRICTED marking) and a PDF made
+    from it carries the marking on every page."""
     page, context, problems = _open(browser, rendered.site_html)
     try:
         shown = ("Array.from(document.querySelectorAll('details')).map(d => {"
@@ -114,10 +115,15 @@ def test_print_view_opens_collapsed_blocks_and_repeats_the_marking(browser, rend
         page.emulate_media(media="print")
         printed = page.evaluate(shown)
         assert all(printed), f"collapsed blocks not shown in print: {printed}"
-        assert page.evaluate("getComputedStyle(document.querySelector('.restricted-banner')).position") == "fixed"
+        assert page.evaluate("getComputedStyle(document.body).page") == "restricted"
         pdf = tmp_path / "site.pdf"
-        page.pdf(path=str(pdf), format="A4")
+        page.pdf(path=str(pdf), format="A4", prefer_css_page_size=True)
         assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 20_000
+        from board_helpers import page_texts
+
+        pages = page_texts(pdf)
+        unmarked = [i for i, text in enumerate(pages, 1) if RESTRICTED not in text]
+        assert len(pages) > 1 and not unmarked, f"pages without {RESTRICTED!r}: {unmarked} of {len(pages)}"
         assert not problems, problems
     finally:
         context.close()

@@ -46,6 +46,8 @@ PROJECT_NOTEBOOKS = {
     "abstract.ipynb": ("abstract", "abstract"),
 }
 MANIFEST_EVERY = 2.0  # seconds between manifest rewrites during a run
+#: ``pdf=`` choices of :func:`run_farm`: PDF copies of the project-level reports, or of every report.
+PDF_SCOPES = ("project", "all")
 
 
 # ---- hashing ----------------------------------------------------------------------------------
@@ -280,6 +282,8 @@ class FarmResult:
     site_seconds: float = 0.0  # planning + rendering the sites (project-level reports excluded)
     workers: str = ""
     index: Path | None = None
+    pdfs: list[Path] = field(default_factory=list)  # PDFs written in this run
+    pdf_errors: list[str] = field(default_factory=list)  # one line each; the HTML is kept
 
     @property
     def failed(self) -> list[SiteOutcome]:
@@ -291,7 +295,7 @@ class FarmResult:
 
     @property
     def ok(self) -> bool:
-        return not self.failed
+        return not self.failed and not self.pdf_errors
 
 
 def _site_job(config: ProjectConfig, site: str, nb: Path, out: Path, h: str, timeout, max_sites,
@@ -343,9 +347,11 @@ def run_farm(config: ProjectConfig, data, sites: list[str] | None = None, *, wor
              executor: str = "threads", scheduler: str | None = None, force: bool = False,
              timeout: float | None = DEFAULT_TIMEOUT, max_sites: int = DEFAULT_MAX_SITES,
              progress: bool = True, project_reports: bool = True, write_index: bool = True,
-             pool: _Pool | None = None, audience: str = "evaluator") -> FarmResult:
+             pool: _Pool | None = None, audience: str = "evaluator", pdf: str | None = None) -> FarmResult:
     """Render ``sites`` (default: all) of a validated project; see the module docstring.
-    ``audience`` other than evaluator writes under ``reports/<project>/<audience>/``."""
+    ``audience`` other than evaluator writes under ``reports/<project>/<audience>/``. ``pdf``
+    ("project": the project-level reports; "all": the site reports too) adds a PDF copy beside each
+    good HTML report (:mod:`qieval.farm.pdf`), printed again only when its report changed."""
     t0 = time.perf_counter()
     sites = list(sites or config.sites)
     workers = workers or os.cpu_count() or 1
@@ -422,6 +428,8 @@ def run_farm(config: ProjectConfig, data, sites: list[str] | None = None, *, wor
                     result.project_reports.append(o)
                     if not o.ok and progress:
                         print(o.describe(), file=sys.stderr)
+        if pdf:
+            _write_pdfs(result, manifest, pdir, scope=pdf, force=force, progress=progress)
     finally:
         if bar is not None:
             bar.close()
@@ -434,6 +442,37 @@ def run_farm(config: ProjectConfig, data, sites: list[str] | None = None, *, wor
             result.index = _write_index(config.root / "reports")
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def _write_pdfs(result: FarmResult, manifest: dict, pdir: Path, *, scope: str, force: bool,
+                progress: bool) -> None:
+    """PDF copies of the good reports in ``scope`` whose PDF is missing or older than their HTML's
+    input hash; each manifest entry gets ``pdf``, ``pdf_hash`` and ``pdf_error``."""
+    from .pdf import PdfJob, print_pdfs
+
+    if scope not in PDF_SCOPES:
+        raise ValueError(f"unknown PDF scope {scope!r} (choose from {', '.join(PDF_SCOPES)})")
+    outcomes = list(result.project_reports) + (list(result.outcomes) if scope == "all" else [])
+    todo: list[tuple[PdfJob, dict, str]] = []
+    for o in outcomes:
+        if not o.ok or o.html is None or not Path(o.html).is_file():
+            continue
+        section = manifest["sites"] if o.kind == "site" else manifest["project_reports"]
+        entry = section.setdefault(o.site_id, {})
+        target = Path(o.html).with_suffix(".pdf")
+        if not force and target.is_file() and entry.get("pdf_hash") == o.input_hash and not entry.get("pdf_error"):
+            continue
+        todo.append((PdfJob(Path(o.html), target), entry, o.input_hash))
+    if todo and progress:
+        print(f"{result.project}: printing {len(todo)} PDF(s)", file=sys.stderr)
+    for (job, error), (_, entry, h) in zip(print_pdfs([j for j, _, _ in todo]), todo):
+        if error is None:
+            entry.update(pdf=os.path.relpath(job.pdf, pdir), pdf_hash=h, pdf_error=None)
+            result.pdfs.append(job.pdf)
+        else:
+            entry["pdf_error"] = error
+            entry["pdf"] = os.path.relpath(job.pdf, pdir) if job.pdf.is_file() else None
+            result.pdf_errors.append(error)
 
 
 def summary_table(result: FarmResult, max_rows: int = 40) -> str:
@@ -465,6 +504,8 @@ def summary_table(result: FarmResult, max_rows: int = 40) -> str:
     totals = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
     lines.append(f"{result.project}: {totals} in {result.seconds:.1f} s{rate}"
                  + (f" ({result.workers})" if result.workers and ran else ""))
+    if result.pdfs:
+        lines.append(f"{len(result.pdfs)} PDF(s) written beside their HTML")
     if result.index:
         lines.append(f"index: {display_path(result.index)}")
     return "\n".join(lines)

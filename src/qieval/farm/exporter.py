@@ -18,6 +18,39 @@ import nbformat
 
 TEMPLATES = Path(__file__).parent / "templates"
 
+_CSS_SAFE = re.compile(r"[A-Za-z0-9 .,:;()_\-–—·'&]")
+_H2 = re.compile(r"<h2(\s[^>]*)?>(.*?)</h2>", re.IGNORECASE | re.DOTALL)
+_ID = re.compile(r"\bid=\"([^\"]+)\"")
+_TAGS = re.compile(r"<[^>]+>")
+CONTENTS_MARK = "<!--qieval:contents-->"
+
+
+def css_string(text) -> str:
+    """``text`` as a quoted CSS string (for ``content:`` in the print margins): every character
+    outside a small safe set as a CSS hex escape, so no title can end the string or the style."""
+    return '"' + "".join(c if _CSS_SAFE.fullmatch(c) else f"\\{ord(c):x} " for c in str(text)) + '"'
+
+
+def add_contents(html: str) -> str:
+    """Give each ``<h2>`` an id (``sec-1`` … unless it has one) and put a "Contents" ``<nav>``
+    linking them where the template left :data:`CONTENTS_MARK` (nothing when there are none)."""
+    if CONTENTS_MARK not in html:
+        return html
+    items: list[tuple[str, str]] = []
+
+    def number(m: re.Match) -> str:
+        attrs, inner = m.group(1) or "", m.group(2)
+        found = _ID.search(attrs)
+        hid = found.group(1) if found else f"sec-{len(items) + 1}"
+        items.append((hid, " ".join(_TAGS.sub("", inner).split())))
+        return m.group(0) if found else f'<h2 id="{hid}"{attrs}>{inner}</h2>'
+
+    html = _H2.sub(number, html)
+    nav = ('<nav class="contents" aria-label="Contents"><ol>'
+           + "".join(f'<li><a href="#{h}">{t}</a></li>' for h, t in items if t) + "</ol></nav>") if items else ""
+    return html.replace(CONTENTS_MARK, nav, 1)
+
+
 #: Text nbconvert's HTMLExporter gives an image without alt text (kept, so the result is the same).
 MISSING_ALT = "No description has been provided for this image"
 _IMG_WITHOUT_ALT = re.compile(r"<img\b(?![^>]*\salt=)", re.IGNORECASE)
@@ -65,6 +98,7 @@ def exporter():
     exp.exclude_markdown = True  # the notebooks' markdown cells are notes for the analyst, not report text
     exp.exclude_input_prompt = True
     exp.exclude_output_prompt = True
+    exp.register_filter("css_string", css_string)
     return exp
 
 
@@ -72,6 +106,6 @@ def notebook_to_html(nb: nbformat.NotebookNode, title: str) -> str:
     """Render an executed notebook to HTML text."""
     nb.metadata["title"] = title
     body, _ = exporter().from_notebook_node(nb)
-    return body
+    return add_contents(body)
 
 

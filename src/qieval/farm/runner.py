@@ -280,10 +280,14 @@ h1 {{ color: #D5281B; font-size: 1.6rem; }} h2 {{ font-size: 1.15rem; color: #00
 pre {{ background: #F0F4F5; padding: .6rem; overflow-x: auto; white-space: pre-wrap; font-size: .85rem; }}
 dl {{ display: grid; grid-template-columns: max-content 1fr; gap: .15rem 1rem; }} dt {{ font-weight: bold; }}
 dd {{ margin: 0; }}
+a {{ color: #005EB8; }}
+.skip-link {{ position: absolute; left: -10000px; }} .skip-link:focus {{ position: static; background: #FFEB3B; color: #212B32; }}
 </style>
 </head>
 <body>
-<main>
+<a class="skip-link" href="#main">Skip to the error</a>
+<header><p>qieval · {escape(job.title)}</p></header>
+<main id="main">
 <h1>Report failed: {escape(job.name)}</h1>
 <div class="error" role="alert">
 <p>The {escape(job.kind)} report for <strong>{escape(job.name)}</strong> ({escape(job.title)}) {what} in
