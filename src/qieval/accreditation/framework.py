@@ -136,7 +136,7 @@ class Framework(_Model):
 class StandardsSettings(_Model):
     """The ``standards:`` section of a project's params: which framework and which table."""
 
-    framework: str = Field(pattern=r"^[A-Za-z0-9_\-]+$")
+    framework: str = Field(pattern=r"^[A-Za-z0-9_\-]+$", max_length=64)  # a file name: params/standards/<framework>.yaml
     table: str = "standards_assessments"
 
 
