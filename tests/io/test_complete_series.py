@@ -80,3 +80,29 @@ def test_missing_first_month_and_a_missing_series(tmp_path):
 def test_complete_project_has_no_series_problems(tmp_path, allow):
     proc = validate(project(tmp_path, ["R1F", "RJC"], allow_gaps=allow))
     assert proc.returncode == 0 and "warning" not in proc.stdout + proc.stderr
+
+
+def _opioids(root: Path, keep) -> list[str]:
+    """Validate the opioids demo after filtering its Parquet records with ``keep(practice, month)``."""
+    import pandas as pd
+
+    path = root / "data" / "opioids" / "prescribing.parquet"
+    records = pd.read_parquet(path)
+    month = pd.to_datetime(records["month"].astype(str))
+    records.loc[keep(records["practice_code"], month)].to_parquet(path)
+    proc = subprocess.run([*QIEVAL, "validate", "params/opioids.yaml"], capture_output=True, text=True,
+                          timeout=300, cwd=root)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    return (proc.stdout + proc.stderr).splitlines()
+
+
+def test_series_derived_from_records_are_checked_too(demo_root):
+    """Opioids demo (Parquet records): a practice whose records stop two months early, then records
+    that start two months after the project period for every practice."""
+    lines = _opioids(demo_root, lambda p, m: ~((p == "white_city") & (m >= "2024-11-01")))
+    assert any(line.startswith("data/opioids/prescribing.parquet::month: measure 'high_dose' at site "
+                               "'white_city' has no value for 2 period(s) from 2024-11") for line in lines), lines
+    lines = _opioids(demo_root, lambda p, m: m >= "2022-03-01")
+    want = ("data/opioids/prescribing.parquet::period: no records at any site for 2022-01, 2022-02 "
+            "(2 month(s) missing at the start of the project period 2022-01 to 2024-12)")
+    assert any(line.startswith(want) for line in lines), lines

@@ -176,19 +176,44 @@ def _cycle_rules(raw: pd.DataFrame, config: ProjectConfig, site_ids: list[str] |
     ])
 
 
-def _incomplete(values: pd.DataFrame, config: ProjectConfig, site_ids: list[str], today: dt.date) -> pd.DataFrame:
-    """Series missing periods at the start or end of the project period (baseline start to
-    intervention end; for a project still running, to the latest period in the data)."""
+def _project_span(config: ProjectConfig, periods: pd.Series, today: dt.date) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """The project period the series must cover: baseline start to intervention end, or to the
+    latest period in the data while the project is still running (None without data then)."""
     start = pd.Timestamp(config.baseline.start)
     end = pd.Timestamp(config.intervention.end)
     if end >= pd.Timestamp(today).to_period("M").to_timestamp():  # still running
-        if values.empty:
-            return pd.DataFrame(columns=rules.COLUMNS)
-        end = values["period"].max().to_period("M").to_timestamp()
+        if periods.dropna().empty:
+            return None
+        end = periods.max().to_period("M").to_timestamp()
+    return start, end
+
+
+def _incomplete(values: pd.DataFrame, config: ProjectConfig, site_ids: list[str], today: dt.date) -> pd.DataFrame:
+    """Series of measure_values missing periods at the start or end of the project period."""
+    span = _project_span(config, values["period"], today)
+    if span is None:
+        return pd.DataFrame(columns=rules.COLUMNS)
     measures = [m.id for m in config.measures if m.from_records is None]
     sites = [s for s in config.sites if s in site_ids]
-    return rules.incomplete_series(values, sites, measures, start, end, config.frequency,
+    return rules.incomplete_series(values, sites, measures, span[0], span[1], config.frequency,
                                    allowed=config.allow_gaps)
+
+
+def _record_series(derived, config: ProjectConfig, today: dt.date) -> list[Problem]:
+    """Periods of the project period before or after everything the records hold (the records
+    engine reports each site's gaps within the records' own range): one problem per end, naming
+    the records file (there is no spreadsheet row)."""
+    ids = [m.id for m in config.measures if m.from_records is not None]
+    periods = derived.values.loc[derived.values["measure_id"].isin(ids), "period"].dropna()
+    span = _project_span(config, periods, today)
+    if periods.empty or span is None:
+        return []
+    frame = pd.DataFrame({"site_id": "*", "measure_id": "*", "period": [periods.min(), periods.max()]})
+    found = rules.incomplete_series(frame, ["*"], ["*"], span[0], span[1], config.frequency, config.allow_gaps)
+    label = display_path(derived.path) if derived.path is not None else display_path(config.params_path)
+    severity = "warning" if config.allow_gaps else "error"
+    return [Problem(label, None, "period", m.replace("site *, measure *: no data for", "no records at any site for"),
+                    severity) for m in found["message"]]
 
 
 def _sorted(problems: list[Problem]) -> list[Problem]:
@@ -306,6 +331,8 @@ def load_project_data(config: ProjectConfig, *, today: dt.date | None = None) ->
 
     if derived is not None:
         warnings += derived.warnings
+        if len(derived.values):
+            (warnings if config.allow_gaps else problems).extend(_record_series(derived, config, today))
     if problems:
         raise InputError(_sorted(problems))
 
