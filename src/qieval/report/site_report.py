@@ -214,6 +214,11 @@ class SiteReport:
             parts.append(heading(m.title, 3))
             parts.append(icons_html(spc, m))
             shown, note = self._published(m, spc.result)
+            latest = spc.result.loc[spc.result["y"].notna(), "period"]
+            if len(latest) and not shown.loc[shown["period"] == latest.iloc[-1], "y"].notna().any():
+                note = (note + " " if note else "") + (
+                    f"The icons describe the latest month ({fmt_month(latest.iloc[-1])}), whose point rests "
+                    "on a small count and is not drawn.")
             if note:
                 parts.append(para(note, "notes"))
             if shown["y"].notna().any():
