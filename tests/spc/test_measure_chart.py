@@ -39,7 +39,8 @@ def test_p_chart_for_small_denominators_and_p_prime_for_large():
     assert choose_chart(measure(unit="rate", per=1000), series(rng.integers(3, 9, 24), [50] * 24, 12))[0] == "u"
     assert choose_chart(measure(unit="continuous", numerator=None, denominator=None),
                         series(rng.integers(3, 9, 24), [50] * 24, 12))[0] == "i"
-    assert choose_chart(measure(chart="c"), series(rng.integers(3, 9, 24), [50] * 24, 12))[0] == "c"
+    assert choose_chart(measure(chart="c", unit="count", denominator=None),
+                        series(rng.integers(3, 9, 24), [50] * 24, 12))[0] == "c"
 
 
 def test_zero_baseline_falls_back_to_run_chart():
