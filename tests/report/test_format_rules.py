@@ -191,6 +191,11 @@ def test_reports_cope_without_a_list_size(tmp_path):
     n = network_report.prepare(params)
     # 11,842 + 8,903 + 6,747 from the other three practices of the demo
     assert "<dd>27,492 (3 of 4 sites give one)</dd>" in str(n.title())
+    from qieval.report import abstract_report
+
+    md = abstract_report.markdown(abstract_report.prepare(params))
+    assert "ran in 4 GP practices. Baseline" in md  # no "registered population" of three sites
+    assert "27,492" not in md
 
 
 # ---- funnel labels ------------------------------------------------------------------------------
@@ -221,3 +226,28 @@ def test_funnel_labels_fit_inside_the_figure():
     shown = {t.get_text() for t in texts}
     assert "King's College Hospital NHS Foundation Trust" in shown  # fits on its left: not shortened
     assert "A" in shown
+
+
+def test_count_changes_are_per_period_not_per_unit_of_denominator():
+    from qieval.attribution import Attribution
+    from qieval.report.attribution_section import fit_measure
+
+    # four sites with staggered starts; the count triples after the change (a clear association)
+    rng = np.random.default_rng(17)
+    months = pd.date_range("2021-01-01", periods=36, freq="MS")
+    starts = {"a": 12, "b": 16, "c": 20, "d": 24}
+    rows, cycles = [], []
+    for site, k in starts.items():
+        for j, month in enumerate(months):
+            rows.append({"site_id": site, "period": month, "measure_id": "referrals",
+                         "numerator": float(rng.poisson(20 if j < k else 60)), "denominator": np.nan,
+                         "value": np.nan})
+        cycles.append({"site_id": site, "cycle_id": f"C{site}", "start": months[k], "category": "process"})
+    m = _measure(id="referrals", title="Referrals", unit="count")
+    result = fit_measure(pd.DataFrame(rows), pd.DataFrame(cycles), m)
+    assert isinstance(result, Attribution), result
+    sentence = result.effects.set_index("category").loc["process", "sentence"]
+    if isinstance(sentence, pd.Series):
+        sentence = sentence.iloc[0]
+    assert "denominator" not in sentence
+    assert re.search(r"is \+\d+\.\d\d per month \(95% CI", sentence), sentence

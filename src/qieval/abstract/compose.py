@@ -137,8 +137,9 @@ def methods_parts(pen: _Pen, config: ProjectConfig, settings: AbstractSettings, 
     setting = settings.setting or (f"{config.network}." if config.network else "")
     if setting:
         parts.append(Part(setting, "abstract.setting" if settings.setting else "project.network"))
-    parts.append(pen.part(f"The project ran in {pen('sites.n')} {settings.site_noun} (registered population "
-                          f"{pen('sites.list_size')}). Baseline: {pen('baseline.months')} months "
+    population = f" (registered population {pen('sites.list_size')})" if pen.has("sites.list_size") else ""
+    parts.append(pen.part(f"The project ran in {pen('sites.n')} {settings.site_noun}{population}. "
+                          f"Baseline: {pen('baseline.months')} months "
                           f"({pen.span('baseline.start', 'baseline.end')})."))
     if settings.methods:
         parts.append(Part(settings.methods, "abstract.methods"))

@@ -92,9 +92,12 @@ def project_facts(report) -> list[Fact]:
     out = [
         Fact("sites.n", "Sites (practices) taking part", str(n), value=n,
              sites=", ".join(sites["site_id"]), method="number of rows of the sites table", source=src_sites),
-        Fact("sites.list_size", "Registered population (sum of list sizes)", f"{int(sites['list_size'].sum()):,}",
-             value=int(sites["list_size"].sum()), sites=f"all {n} sites",
-             method="Σ list_size over the sites table", source=src_sites),
+    ]
+    if sites["list_size"].notna().all():  # blank for a site without a population (a trust): no total
+        out.append(Fact("sites.list_size", "Registered population (sum of list sizes)",
+                        f"{int(sites['list_size'].sum()):,}", value=int(sites["list_size"].sum()),
+                        sites=f"all {n} sites", method="Σ list_size over the sites table", source=src_sites))
+    out += [
         Fact("baseline.months", "Baseline months", str(_months(c.baseline.start, c.baseline.end)),
              value=_months(c.baseline.start, c.baseline.end),
              periods=f"{c.baseline.start:%Y-%m} to {c.baseline.end:%Y-%m}",

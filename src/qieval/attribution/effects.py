@@ -49,6 +49,7 @@ class FittedTerms:
     since: dict | None = None  # category -> months since its start per row (-1 off)
     headline: dict | None = None  # category -> {column: weight}
     se_floor: pd.DataFrame | None = None  # a second covariance: no interval narrower than this one
+    rate_unit: str = ""  # Poisson: the unit of a change in words (default: per units of denominator)
 
     @cached_property
     def arrays(self) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
@@ -193,7 +194,8 @@ def effects_table(cats: list[str], keep: list[str], terms: dict[str, list[str]],
         else:
             reason = not_estimable.get(cat) or _reason(cat, verdict, joint, f, joint_weights or {})
             rows.append({"category": cat, "separable": False, "note": reason, "method": f.method})
-    unit = f"per {f.rate_per:g} units of denominator" if f.rate_per != 1 else "per unit of denominator"
+    unit = f.rate_unit or (f"per {f.rate_per:g} units of denominator" if f.rate_per != 1
+                           else "per unit of denominator")
     if not rows:
         return empty_effects(), warns
     # complete every row (missing numbers are NaN), then build the table once

@@ -206,7 +206,7 @@ INTERVALS = ("auto", "model", "cluster", "model+cluster")
 def fit(measure_values: pd.DataFrame, interventions: pd.DataFrame | None, *, family: str = "binomial",
         harmonics: int = 0, slope_change: bool | None = None, time_effects: str = "auto", impact: str = "auto",
         interval: str = "auto", overdispersion: bool = True, min_points: int = 8, rate_per: float = 1.0,
-        level: float = 0.95, ci_distribution: str = "auto") -> Attribution:
+        level: float = 0.95, ci_distribution: str = "auto", rate_unit: str | None = None) -> Attribution:
     """Estimate the change associated with each intervention category, with honest uncertainty.
 
     A GLM (statsmodels) of the measure on site and time terms and on each category's terms:
@@ -255,6 +255,9 @@ def fit(measure_values: pd.DataFrame, interventions: pd.DataFrame | None, *, fam
         A category needs at least this many months after its start at some site, and one before.
     rate_per : float
         Poisson: rates are per this many units of denominator.
+    rate_unit : str, optional
+        Poisson: the unit of a change in words (default "per <rate_per> units of denominator"), e.g.
+        "per month" for a count measure, whose denominator is the number of periods.
     level : float
         Confidence level of all intervals.
     ci_distribution : {"auto", "t", "normal"}
@@ -293,7 +296,7 @@ def fit(measure_values: pd.DataFrame, interventions: pd.DataFrame | None, *, fam
         return _fit(measure_values, interventions, family=family, harmonics=harmonics, slope_change=slope_change,
                     time_effects=time_effects, overdispersion=overdispersion, min_points=min_points,
                     rate_per=rate_per, level=level, ci_distribution=ci_distribution, impact=impact,
-                    interval=interval)
+                    interval=interval, rate_unit=rate_unit)
 
 
 def _check_options(*, family: str, harmonics: int, time_effects: str, min_points: int, rate_per: float,
@@ -328,7 +331,8 @@ def _score_residual(data: pd.DataFrame, mu: np.ndarray, family: str) -> np.ndarr
 
 def _fit(measure_values: pd.DataFrame, interventions: pd.DataFrame | None, *, family: str, harmonics: int,
          slope_change: bool | None, time_effects: str, overdispersion: bool, min_points: int, rate_per: float,
-         level: float, ci_distribution: str, impact: str = "auto", interval: str = "auto") -> Attribution:
+         level: float, ci_distribution: str, impact: str = "auto", interval: str = "auto",
+         rate_unit: str | None = None) -> Attribution:
     """The work of :func:`fit` (floating-point warnings from separated fits are handled, not printed)."""
     data = tidy_measure(measure_values, family)
     sites = sorted(data["site_id"].unique())
@@ -449,7 +453,7 @@ def _fit(measure_values: pd.DataFrame, interventions: pd.DataFrame | None, *, fa
                               "a ratio against a zero baseline is not estimable.")
     fitted = FittedTerms(data=data, X=X, params=params, cov=cov, df=df_t, q=q, level=level, family=family,
                          rate_per=rate_per, separation_warned=separation, method=method, since=design.since,
-                         headline=design.headline, se_floor=floor)
+                         headline=design.headline, se_floor=floor, rate_unit=rate_unit or "")
     eff, effect_warnings = effects_table(cats, keep, design.terms, verdict, joint, not_estimable, fitted,
                                          bool(slope_change), joint_weights)
     warns.extend(effect_warnings)

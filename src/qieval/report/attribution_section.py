@@ -42,7 +42,8 @@ def fit_measure(values: pd.DataFrame, cycles: pd.DataFrame, measure: Measure) ->
             warnings.simplefilter("ignore")
             return fit(_select(v, ["site_id", "period", "numerator", "denominator", "value"]), interventions,
                        family=FAMILY[measure.unit],
-                       rate_per=measure.per if measure.unit == "rate" else 1.0)
+                       rate_per=measure.per if measure.unit == "rate" else 1.0,
+                       rate_unit=_rate_unit(measure, values))
     except InputError as err:
         return "; ".join(p.message for p in err.problems)
     except (ValueError, FloatingPointError, np.linalg.LinAlgError) as exc:  # degenerate data
@@ -81,6 +82,16 @@ def _rows(frame: pd.DataFrame, *columns: str):
     """The values of ``columns`` row by row, as ``itertuples`` gives them (without its per-call
     cost of a new tuple class and a read of every column). An empty table has no rows."""
     return zip(*(frame[c].tolist() for c in columns)) if len(frame) else iter(())
+
+
+def _rate_unit(measure: Measure, values: pd.DataFrame) -> str | None:
+    """The unit of a change in a count or rate, in words: a count has no denominator, so its
+    changes are per period ("per month", or "per week" for weekly data summed into months)."""
+    if measure.unit == "count":
+        period = values["period"] if "period" in values else pd.Series(dtype="datetime64[ns]")
+        weekly = bool(len(period)) and not period.dt.is_month_start.all()
+        return "per week" if weekly else "per month"
+    return None
 
 
 def _to_months(v: pd.DataFrame) -> pd.DataFrame:
