@@ -326,8 +326,9 @@ class Measure(_Model):
     decimals: int = Field(default=1, ge=0, le=6)
     #: Attribution settings for this measure (only the keys that differ from the project's).
     attribution: AttributionSettings | None = None
-    #: Override the automatic chart choice (see qieval.spc.measure_chart and the README): run, i
-    #: (XmR), p / pp (percent), u / up (rate), c (count); :data:`CHARTS_FOR_UNIT` says which fit.
+    #: Chart instead of the automatic choice: run (run chart), i (XmR: I chart with its moving-range
+    #: chart), p or pp (Laney p′) for percent measures, u or up (Laney u′) for rates, c for counts
+    #: (run and i fit every unit). A p, u or c chart on over-dispersed data is kept, with a caution.
     chart: Literal["run", "i", "p", "pp", "u", "up", "c"] | None = None
     #: Recalculate SPC limits at these months (``YYYY-MM``) or at ``{first_cycle: <category>}``.
     recalculate_at: list[str | dict[Literal["first_cycle"], str]] | None = None
@@ -415,7 +416,8 @@ class ProjectConfig(_Model):
     sites: list[SafeId] = Field(min_length=1)
     #: How often the measures are recorded: a row per site and measure each month or each week.
     frequency: Literal["month", "week"] = "month"
-    #: ``true``: a missing period inside a series is a warning (the charts show the break), not an error.
+    #: ``true``: a period missing from a site's series (at the start, inside or at the end of the
+    #: project period) is a warning (the charts show the break), not an error.
     allow_gaps: bool = False
     #: The baseline period: SPC limits and the "before" of every comparison.
     baseline: Period
