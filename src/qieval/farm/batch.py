@@ -32,7 +32,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..config import ProjectConfig, display_path
-from ..format import write_atomic
+from ..format import path_inside, write_atomic
 from .kernel import code_digest
 from .runner import (DEFAULT_MAX_SITES, DEFAULT_TIMEOUT, Job, SiteOutcome, notebook_path, run_job,
                      utc_now)
@@ -132,8 +132,8 @@ def site_hashes(data, sites: list[str], notebook: Path) -> dict[str, str]:
 def project_dir(config: ProjectConfig, audience: str = "evaluator") -> Path:
     """Where a project's reports go: ``reports/<project>/`` for evaluator copies,
     ``reports/<project>/<audience>/`` for commissioner and public copies."""
-    base = config.root / "reports" / config.id
-    return base if audience == "evaluator" else base / audience
+    base = path_inside(config.root / "reports", config.id)
+    return base if audience == "evaluator" else path_inside(base, audience)
 
 
 def manifest_path(config: ProjectConfig, audience: str = "evaluator") -> Path:
@@ -149,7 +149,9 @@ def load_manifest(config: ProjectConfig, audience: str = "evaluator") -> dict:
     manifest.setdefault("sites", {})
     manifest.setdefault("project_reports", {})
     manifest.update(audience=audience)
-    manifest.update(project=config.id, title=config.title, params=display_path(config.params_path),
+    from ..report.provenance import project_relative
+
+    manifest.update(project=config.id, title=config.title, params=project_relative(config.params_path, config.root),
                     site_order=list(config.sites))
     return manifest
 
@@ -298,11 +300,21 @@ class FarmResult:
         return not self.failed and not self.pdf_errors
 
 
+def _published_paths(config: ProjectConfig, params: dict) -> dict:
+    """Path parameters relative to the project root (the kernel's working directory) for copies
+    that are published: a commissioner/public notebook carries no absolute server path."""
+    from ..report.provenance import project_relative
+
+    return {k: project_relative(v, config.root) for k, v in params.items()
+            if k in ("params_path", "output_dir", "project_dir", "sites_dir", "reports_dir")}
+
+
 def _site_job(config: ProjectConfig, site: str, nb: Path, out: Path, h: str, timeout, max_sites,
               audience: str = "evaluator") -> Job:
     params = {"params_path": str(config.params_path), "site_id": site, "output_dir": str(out)}
     if audience != "evaluator":
         params["audience"] = audience
+        params.update(_published_paths(config, params))
     return Job(config.id, config.title, str(config.root), str(nb), str(out), site, params, h, timeout, max_sites)
 
 
@@ -323,6 +335,8 @@ def _project_jobs(config: ProjectConfig, hashes: dict[str, str], force: bool, ma
                    "project_dir": str(pdir), "sites_dir": str(pdir / "sites"),
                    "reports_dir": str(config.root / "reports"), "project_id": config.id,
                    "audience": audience}
+        if audience != "evaluator":
+            offered.update(_published_paths(config, offered))
         try:
             declared = set(inspect_notebook(str(nb)))
         except Exception:  # noqa: BLE001 - no parameters cell: pass the usual two
@@ -333,7 +347,7 @@ def _project_jobs(config: ProjectConfig, hashes: dict[str, str], force: bool, ma
         h = hashlib.sha256(nb.read_bytes() + Path(config.params_path).read_bytes() + code_digest().encode()
                            + json.dumps(hashes, sort_keys=True).encode()).hexdigest()
         prev = manifest["project_reports"].get(stem, {})
-        html = pdir / f"{stem}.html"
+        html = path_inside(pdir, f"{stem}.html")
         if not force and prev.get("status") == "ok" and prev.get("hash") == h and html.is_file():
             skipped.append(SiteOutcome(stem, True, html, pdir / f"{stem}.ipynb", status="unchanged",
                                        input_hash=h, finished=prev.get("last_run", ""), kind="project"))
@@ -371,7 +385,7 @@ def run_farm(config: ProjectConfig, data, sites: list[str] | None = None, *, wor
     jobs, skipped = [], {}
     for s in sites:
         prev = manifest["sites"].get(s, {})
-        html = out / f"{s}.html"
+        html = path_inside(out, f"{s}.html")
         if not force and prev.get("status") == "ok" and prev.get("hash") == hashes[s] and html.is_file():
             skipped[s] = SiteOutcome(s, True, html, out / f"{s}.ipynb", status="unchanged", input_hash=hashes[s],
                                      finished=prev.get("last_run", ""))
@@ -433,13 +447,19 @@ def run_farm(config: ProjectConfig, data, sites: list[str] | None = None, *, wor
     finally:
         if bar is not None:
             bar.close()
-        save_manifest(config, manifest)
+        unwritable: OSError | None = None
+        try:  # a read-only or full reports/ must not stop the kernels from being shut down
+            save_manifest(config, manifest)
+        except OSError as exc:
+            unwritable = exc
         if own_pool and pool is not None:
             pool.close()
-        if write_index:
+        if write_index and unwritable is None:
             from .index import write_index as _write_index
 
             result.index = _write_index(config.root / "reports")
+        if unwritable is not None:
+            raise unwritable
     result.seconds = time.perf_counter() - t0
     return result
 

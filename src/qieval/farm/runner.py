@@ -31,7 +31,7 @@ from pathlib import Path
 import nbformat
 
 from ..config import ProjectConfig, display_path
-from ..format import write_atomic
+from ..format import path_inside, write_atomic
 from .exporter import notebook_to_html
 
 #: The notebooks shipped with the package (kept identical to the repository's ``notebooks/`` by a test),
@@ -190,6 +190,17 @@ def _restore(path: Path, previous: bytes | None) -> None:
         write_atomic(path, previous.decode("utf-8"))
 
 
+def _relative_metadata(nb: nbformat.NotebookNode, job: Job) -> None:
+    """Papermill's input/output paths relative to the project root in a published copy (no
+    absolute server paths in a commissioner/public notebook)."""
+    from ..report.provenance import project_relative
+
+    pm = nb.metadata.get("papermill", {})
+    for key in ("input_path", "output_path"):
+        if pm.get(key):
+            pm[key] = project_relative(pm[key], job.root)
+
+
 def run_job(job: Job) -> SiteOutcome:
     """Run one job in this thread's warm kernel and write its outputs (see the module docstring)."""
     from papermill.exceptions import PapermillExecutionError
@@ -200,15 +211,19 @@ def run_job(job: Job) -> SiteOutcome:
     t0 = time.perf_counter()
     out = Path(job.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    html_path, nb_path = out / f"{job.stem}.html", out / f"{job.stem}.ipynb"
-    failed_nb, failed_page = out / f"{job.stem}.failed.ipynb", out / f"{job.stem}.failed.html"
+    # every output name is built from the stem (a site id): checked to stay inside out_dir
+    html_path, nb_path = path_inside(out, f"{job.stem}.html"), path_inside(out, f"{job.stem}.ipynb")
+    failed_nb = path_inside(out, f"{job.stem}.failed.ipynb")
+    failed_page = path_inside(out, f"{job.stem}.failed.html")
     worker = f"{os.getpid()}/{threading.current_thread().name}"
     # The notebook writes <stem>.json (key results read by later reports) as it runs; if it then
     # fails, the JSON of the last good run is put back so it matches the last good HTML.
-    results_json = out / f"{job.stem}.json"
+    results_json = path_inside(out, f"{job.stem}.json")
     previous_json = results_json.read_bytes() if results_json.is_file() else None
     try:
         nb = parameterize(Path(job.notebook), job.parameters, str(nb_path))
+        if job.parameters.get("audience", "evaluator") != "evaluator":
+            _relative_metadata(nb, job)
         result = _kernel(job).execute(nb, cwd=job.root, timeout=job.timeout)
     except Exception as exc:  # noqa: BLE001 - e.g. a kernel that would not start: a failed job
         outcome = SiteOutcome(job.name, False, None, None, None, f"{type(exc).__name__}: {exc}",
@@ -234,7 +249,7 @@ def run_job(job: Job) -> SiteOutcome:
                            seconds=time.perf_counter() - t0, input_hash=job.input_hash, finished=finished,
                            kind=job.kind, worker=worker)
     cell_source = result.nb.cells[result.cell - 1].source if result.cell else ""
-    tmp = out / f".{job.stem}.failed.{os.getpid()}.{threading.get_ident()}.ipynb"
+    tmp = path_inside(out, f".{job.stem}.failed.{os.getpid()}.{threading.get_ident()}.ipynb")
     try:
         raise_for_execution_errors(result.nb, str(tmp))  # papermill's error markers, then writes tmp
         _write_notebook(tmp, result.nb)
@@ -310,7 +325,10 @@ a {{ color: #005EB8; }}
 
 
 def _index_path(job: Job) -> Path:
-    return Path(job.root) / "reports" / "index.html"
+    """The index of the job's audience (restricted and published copies have separate indexes)."""
+    from .index import index_name
+
+    return Path(job.root) / "reports" / index_name(job.parameters.get("audience", "evaluator"))
 
 
 # ---- the original path: papermill with a fresh kernel per site ----------------------------------
@@ -331,9 +349,9 @@ def run_site(config: ProjectConfig, site_id: str, *, out_dir: Path | None = None
 
     out_dir = out_dir or config.root / "reports" / config.id / "sites"
     out_dir.mkdir(parents=True, exist_ok=True)
-    executed = out_dir / f"{site_id}.ipynb"
-    failed = out_dir / f"{site_id}.failed.ipynb"
-    tmp = out_dir / f".{site_id}.{os.getpid()}.ipynb"
+    executed = path_inside(out_dir, f"{site_id}.ipynb")
+    failed = path_inside(out_dir, f"{site_id}.failed.ipynb")
+    tmp = path_inside(out_dir, f".{site_id}.{os.getpid()}.ipynb")
     params = {"params_path": str(config.params_path), "site_id": site_id,
               "output_dir": str(out_dir)}
     try:
@@ -352,7 +370,7 @@ def run_site(config: ProjectConfig, site_id: str, *, out_dir: Path | None = None
     nb = nbformat.read(tmp, as_version=4)
     with _EXPORT_LOCK:
         html = notebook_to_html(nb, f"{config.title}: {site_id}")
-    target = out_dir / f"{site_id}.html"
+    target = path_inside(out_dir, f"{site_id}.html")
     write_atomic(target, html)
     os.replace(tmp, executed)
     if failed.exists():
