@@ -73,8 +73,10 @@ def glance_html(tidy: pd.DataFrame, measures: list[Measure], n_sites: int) -> st
     head = "".join(f'<th scope="col">{escape(label)}</th>' for _, label in GLANCE_COLUMNS)
     body = []
     for r in g.to_dict("records"):
-        cells = [f"<td>{r[k]}</td>" for k, _ in GLANCE_COLUMNS[:5]]
-        cells += ([f"<td>{r[k]}</td>" for k in ("pass", "inconsistent", "fail", "unjudged")] if r["targets"]
+        # counts of sites, not of people: exempt from the small-number policy (qieval.disclosure.scan_html)
+        cells = [f'<td data-disclosure="exempt">{r[k]}</td>' for k, _ in GLANCE_COLUMNS[:5]]
+        cells += ([f'<td data-disclosure="exempt">{r[k]}</td>' for k in ("pass", "inconsistent", "fail", "unjudged")]
+                  if r["targets"]
                   else ['<td colspan="4">no target set</td>'])
         body.append(f'<tr><th scope="row">{escape(r["title"])}</th>' + "".join(cells) + "</tr>")
     concern = set(tidy.loc[[variation_class(v) == "concern" for v in tidy["variation"]], "site_id"]) if len(tidy) else set()
