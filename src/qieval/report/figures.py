@@ -1,4 +1,4 @@
-"""Figures (matplotlib/seaborn) drawn from computed results; no statistics are computed here.
+"""Figures (matplotlib) drawn from computed results; no statistics are computed here.
 
 Every figure function takes tidy, already-computed data plus an ``alt`` text and returns a
 matplotlib Figure carrying that text (``fig.qieval_alt``) so the HTML can show it to screen readers.
