@@ -114,7 +114,7 @@ def test_chart_choice_follows_the_data(rendered):
     sizes = [int(r["list_size"]) for r in csv.DictReader(open(root / "data/deprescribing/sites.csv"))]
     assert min(sizes) > 1000
     text = " ".join(_parsed(root).text)
-    assert re.search(r"(P chart for a proportion: no over-dispersion|Laney p′ chart: the baseline is "
+    assert re.search(r"(P chart for a proportion: no over-dispersion in the baseline|Laney p′ chart: the baseline is "
                      r"over-dispersed) \(Laney's σz = \d\.\d\d and Pearson X² = [\d,.]+ on 14 df", text)
     assert "Run chart: no events in the baseline" in text
 
