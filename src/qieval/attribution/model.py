@@ -22,7 +22,7 @@ from qieval.errors import InputError, Problem
 from . import identifiability
 from .counterfactual import counterfactual_table
 from .design import Design, build_design
-from .diagnostics import diagnostics_table
+from .diagnostics import diagnostics_table, ljung_box_lag
 from .effects import EFFECT_COLUMNS, FittedTerms, effects_table, empty_effects
 from .inference import cluster_covariance, t_quantile
 from .inputs import tidy_interventions, tidy_measure
@@ -200,7 +200,7 @@ def _nan_result(data: pd.DataFrame, cats: list[str], reason: str, family: str, l
 DEFAULT_IMPACT = "event_time"  # chosen from the simulation in docs/attribution_methods.md
 DEFAULT_INTERVAL = "model+cluster"  # idem
 IMPACTS = ("auto", "step", "ramp", "event_time")
-INTERVALS = ("auto", "model", "cluster", "model+cluster")
+INTERVALS = ("auto", "model", "cluster", "model+cluster", "model+hac")
 
 
 def fit(measure_values: pd.DataFrame, interventions: pd.DataFrame | None, *, family: str = "binomial",
@@ -248,7 +248,9 @@ def fit(measure_values: pd.DataFrame, interventions: pd.DataFrame | None, *, fam
         "model": quasi-likelihood, the Pearson dispersion floored at 1 (data that vary less than the
         model expects never narrow an interval), t on the residual df. "cluster": cluster-robust by
         site (CR1) with t on sites - 1 df. "model+cluster": the wider of the two for each row, t on
-        sites - 1 df. "auto": "model+cluster" for 3 or more sites, "model" for one or two.
+        sites - 1 df. "model+hac": the wider of "model" and Newey–West HAC (within each site; for a
+        single series under autocorrelation, e.g. the site reports). "auto": "model+cluster" for 3 or
+        more sites, "model" for one or two.
     overdispersion : bool
         False fixes the dispersion at 1 (plain likelihood, z intervals for "model").
     min_points : int
@@ -321,6 +323,20 @@ def _check_options(*, family: str, harmonics: int, time_effects: str, min_points
     for name, ok, message in checks:
         if not ok:
             raise InputError(Problem(file=name, row=None, column=None, message=f"{name} {message}"))
+
+
+def _hac_covariance(model: sm.GLM, data: pd.DataFrame, like: pd.DataFrame) -> pd.DataFrame:
+    """Newey–West covariance (within each site, lag min(12, n // 4)); NaN if statsmodels fails."""
+    sites = data["site_id"].to_numpy()
+    lag = ljung_box_lag(int(np.unique(sites, return_counts=True)[1].min()))
+    kw = (dict(cov_type="HAC", cov_kwds={"maxlags": lag}) if len(set(sites)) == 1 else
+          dict(cov_type="hac-panel", cov_kwds={"groups": pd.factorize(sites)[0], "maxlags": lag}))
+    try:
+        with _warnings.catch_warnings():
+            _warnings.simplefilter("ignore")
+            return model.fit(**kw).cov_params().loc[like.index, like.columns]
+    except Exception:  # noqa: BLE001 - statsmodels edge cases: fall back to the model-based interval
+        return like * 0.0
 
 
 def _score_residual(data: pd.DataFrame, mu: np.ndarray, family: str) -> np.ndarray:
@@ -432,6 +448,8 @@ def _fit(measure_values: pd.DataFrame, interventions: pd.DataFrame | None, *, fa
     elif interval == "model+cluster":
         cov, df_t = covs["cluster"][0], covs["cluster"][1]
         floor = cov_model
+    elif interval == "model+hac":
+        cov, df_t, floor = _hac_covariance(model, data, cov0), df_model, cov_model
     else:
         cov, df_t = cov_model, df_model
         floor = None
@@ -468,11 +486,12 @@ def _fit(measure_values: pd.DataFrame, interventions: pd.DataFrame | None, *, fa
     lb_p, lb_site = value[checks == "ljung_box_p"], diag["site_id"].to_numpy()[checks == "ljung_box_p"]
     lb_site, lb_p = lb_site[~np.isnan(lb_p)], lb_p[~np.isnan(lb_p)]
     lb_min = lb_p.min() if len(lb_p) else np.nan
-    robust = interval in ("cluster", "model+cluster")
+    robust = interval in ("cluster", "model+cluster", "model+hac")
     if np.isfinite(lb_min) and lb_min < 0.05:
         where = "" if len(set(site_ids)) == 1 else f" at site {lb_site[np.argmin(lb_p)]}"
         warns.append(f"Residuals are autocorrelated (Ljung–Box p = {lb_min:.3g}{where}): " + (
-            "the intervals are cluster-robust by site, which allows for this." if robust else
+            "the intervals allow for this (" + ("Newey–West" if interval == "model+hac" else "cluster-robust by site")
+            + ")." if robust else
             "intervals may be too narrow; see the HAC sensitivity interval in `sensitivity`."))
     dw = float(value[checks == "durbin_watson"][0])
     if np.isfinite(dw) and (dw < 1.5 or dw > 2.5) and not robust:
@@ -491,7 +510,8 @@ IMPACT_WORDS = {"step": "level change from the start", "ramp": "level and slope 
                 "event_time": "average of the effects by month since the start"}
 INTERVAL_WORDS = {"model": "quasi-likelihood (dispersion at least 1), {df:.0f} df",
                   "cluster": "cluster-robust by site, t on {df:.0f} df",
-                  "model+cluster": "wider of quasi-likelihood and cluster-robust by site, t on {df:.0f} df"}
+                  "model+cluster": "wider of quasi-likelihood and cluster-robust by site, t on {df:.0f} df",
+                  "model+hac": "wider of quasi-likelihood and Newey–West (HAC), {df:.0f} df"}
 
 
 __all__ = ["fit", "Attribution", "pearson_dispersion"]

@@ -24,7 +24,7 @@ from ..abstract.settings import AbstractSettings, load_settings
 from ..abstract.squire import squire_checklist
 from ..config import Measure, display_path
 from ..disclosure import DisclosurePolicy, policy_for
-from . import figures, shared_results
+from . import attribution_section, figures, shared_results
 from ..format import write_atomic
 from .html import Html, heading, para, table
 from ..format import fmt_month, fmt_num
@@ -153,7 +153,8 @@ def _fit_attributions(report: NetworkReport, measures: list[Measure]) -> None:
     for m in measures:
         if m.id not in report.attributions:
             report.attributions[m.id] = shared_results.fit_measure(
-                report.data.measure_values, report.data.pdsa_cycles, m, report.output_dir)
+                report.data.measure_values, report.data.pdsa_cycles, m, report.output_dir,
+                attribution_section.settings_for(report.config, m))
 
 
 def prepare(params_path: str | Path, output_dir: str | Path | None = None,

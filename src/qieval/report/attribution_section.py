@@ -8,13 +8,14 @@ with log(denominator) offset (rate ratios), count → Poisson per period, contin
 from __future__ import annotations
 
 import warnings
+import weakref
 from html import escape
 
 import numpy as np
 import pandas as pd
 
 from ..attribution import Attribution, fit
-from ..config import Measure
+from ..config import AttributionSettings, Measure
 from ..disclosure import DisclosurePolicy, _small_mask
 from ..errors import InputError
 from . import figures
@@ -24,8 +25,17 @@ from ..format import fmt_num
 FAMILY = {"percent": "binomial", "rate": "poisson", "count": "poisson", "continuous": "gaussian"}
 
 
-def fit_measure(values: pd.DataFrame, cycles: pd.DataFrame, measure: Measure) -> Attribution | str:
-    """Fit the attribution model for one measure (rows of one or several sites); a string says why not."""
+def settings_for(config, measure: Measure) -> AttributionSettings:
+    """The params' ``attribution:`` settings for ``measure`` (the project's, with the measure's own keys)."""
+    base = getattr(config, "attribution", None) or AttributionSettings()
+    return base.merged(measure.attribution)
+
+
+def fit_measure(values: pd.DataFrame, cycles: pd.DataFrame, measure: Measure,
+                settings: AttributionSettings | None = None) -> Attribution | str:
+    """Fit the attribution model for one measure (rows of one or several sites); a string says why not.
+    ``settings``: the params' ``attribution:`` block for this measure (:func:`settings_for`)."""
+    s = settings or measure.attribution or AttributionSettings()
     v = values.loc[values["measure_id"].to_numpy() == measure.id]
     if measure.unit == "count":
         v = v.assign(denominator=1.0)
@@ -43,11 +53,20 @@ def fit_measure(values: pd.DataFrame, cycles: pd.DataFrame, measure: Measure) ->
             return fit(_select(v, ["site_id", "period", "numerator", "denominator", "value"]), interventions,
                        family=FAMILY[measure.unit],
                        rate_per=measure.per if measure.unit == "rate" else 1.0,
-                       rate_unit=_rate_unit(measure, values))
+                       rate_unit=_rate_unit(measure, values), impact=s.impact, time_effects=s.time_effects,
+                       interval=_interval(s, v), harmonics=s.harmonics, min_points=s.min_points)
     except InputError as err:
         return "; ".join(p.message for p in err.problems)
     except (ValueError, FloatingPointError, np.linalg.LinAlgError) as exc:  # degenerate data
         return f"the model could not be fitted to these data ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
+
+
+def _interval(s: AttributionSettings, v: pd.DataFrame) -> str:
+    """The params' interval; "auto" for one site's series (a site report) is the wider of the
+    quasi-likelihood and the Newey–West interval, as one practice's months are autocorrelated."""
+    if s.interval == "auto" and v["site_id"].nunique() == 1:
+        return "model+hac"
+    return s.interval
 
 
 def _constant(v: pd.DataFrame, column: str | None) -> str:
@@ -110,12 +129,35 @@ def _to_months(v: pd.DataFrame) -> pd.DataFrame:
     return out.assign(measure_id=v["measure_id"].iloc[0])
 
 
+_DETAIL = (":slope", ":level")
+
+
+def _is_detail(category) -> bool:
+    """A ``<category>:level``, ``:slope`` or ``:month_<h>`` row (not a headline)."""
+    c = str(category)
+    return c.endswith(_DETAIL) or (":month_" in c and c.rsplit(":month_", 1)[1].isdigit())
+
+
 def _without_slopes(effects: pd.DataFrame) -> pd.DataFrame:
-    """The step effects: rows whose category does not end in ":slope"."""
-    categories = effects["category"].to_numpy()
-    if not all(isinstance(c, str) for c in categories):
-        return effects.loc[~effects["category"].str.endswith(":slope")]
-    return effects.loc[np.array([not c.endswith(":slope") for c in categories], dtype=bool)]
+    """The headline rows (one per category): not ``:level``, ``:slope`` or ``:month_<h>`` rows."""
+    return effects.loc[np.array([not _is_detail(c) for c in effects["category"].to_numpy()], dtype=bool)]
+
+
+_POOLED: dict[int, dict] = {}
+
+
+def pooled_fit(data, measure: Measure) -> Attribution | str:
+    """The all-sites fit of ``measure`` for a project's data (``ProjectData``), computed once per
+    data object and measure (a site report shows it where its own series cannot separate a category)."""
+    key = id(data)
+    if key not in _POOLED:
+        _POOLED[key] = {}
+        weakref.finalize(data, _POOLED.pop, key, None)
+    cache = _POOLED[key]
+    if measure.id not in cache:
+        cache[measure.id] = fit_measure(data.measure_values, data.pdsa_cycles, measure,
+                                        settings_for(data.config, measure))
+    return cache[measure.id]
 
 
 def _by_period(frame: pd.DataFrame) -> pd.DataFrame:
@@ -141,7 +183,7 @@ def section(result: Attribution | str, measure: Measure, cycles: pd.DataFrame, w
     unit = _unit(measure)
     eff = _without_slopes(result.effects)
     d = measure.decimals
-    sentences = dict.fromkeys(s for s in result.sentences if isinstance(s, str) and s)
+    sentences = dict.fromkeys(s for s in eff["sentence"] if isinstance(s, str) and s)
     out.append("<ul>" + "".join(f"<li>{escape(s)}</li>" for s in sentences) + "</ul>")
     for w in dict.fromkeys(result.warnings):
         w = w.replace("in `sensitivity`", "under Model and diagnostics").replace(
@@ -159,6 +201,7 @@ def section(result: Attribution | str, measure: Measure, cycles: pd.DataFrame, w
     if len(est):  # with nothing estimable the sentences above say why; an empty plot adds nothing
         out.append(figures.figure_html(figures.forest_plot(eff, unit=unit, title="Change associated with each category",
                                                            alt=alt)))
+    out += _event_time_charts(result, eff, measure, where)
     cf = result.counterfactual
     if len(cf) and not np.allclose(cf["counterfactual"], cf["fitted"], equal_nan=True):
         pooled_rows = cf["site_id"].to_numpy() == "ALL"
@@ -180,14 +223,78 @@ def section(result: Attribution | str, measure: Measure, cycles: pd.DataFrame, w
     return "".join(out)
 
 
+def _event_time_charts(result: Attribution, eff: pd.DataFrame, measure: Measure, where: str) -> list[str]:
+    """One chart per estimated category: its effect by month since the start, saying which months
+    had sites without it to compare with."""
+    out = []
+    ratio = result.family != "gaussian"
+    kind = {"binomial": "odds ratio", "poisson": "rate ratio"}.get(result.family, f"difference ({measure.label})")
+    for category, separable in _rows(eff, "category", "separable"):
+        months = result.effects.loc[result.effects["category"].astype(str).str.startswith(f"{category}:month_")]
+        if not separable or months.empty:
+            continue
+        compared = months.loc[months["comparison_sites"] > 0, "horizon"]
+        last = int(compared.max()) if len(compared) else -1
+        words = (f"months 0 to {last} since the start were compared with sites that had not started yet; later "
+                 "months rest on the assumption that the effect at each month since the start is the same at every "
+                 "site" if last >= 0 else "no month had a site without it to compare with")
+        alt = (f"Effect of {category} on {measure.title.lower()} at {where} by month since its start ({kind}, 95% "
+               f"confidence intervals), with the average over the months after the start as a line: {words}.")
+        out.append(figures.figure_html(figures.event_time_chart(
+            result.effects, str(category), ratio=ratio, ylabel=kind, alt=alt,
+            title=f"{category}: change by month since the start")))
+        out.append(para(f"{category[:1].upper()}{category[1:]}: {words}.", "notes"))
+    return out
+
+
+def site_section(result: Attribution | str, pooled: Attribution | str, measure: Measure, cycles: pd.DataFrame,
+                 where: str, anchor: str, policy: DisclosurePolicy | None = None, min_points: int = 8) -> str:
+    """One site's attribution: one practice's series cannot separate several categories, so a category
+    gets a claim from the site's own series only when that series identifies it with at least
+    ``min_points`` months before and after its start; otherwise the network's pooled estimate is shown
+    (labelled as such) and the site's series is described by its control chart above."""
+    out = [heading(measure.title, 3, anchor)]
+    site_cats = sorted(set(cycles["category"]))
+    if isinstance(result, str) and isinstance(pooled, str):
+        return "".join(out) + para(f"Not analysed: {result}.")
+    own = {}
+    if not isinstance(result, str):
+        diag = result.diagnostics
+        points = {(c, k): v for k, c, v in _rows(diag, "check", "category", "value")}
+        for category, separable in _rows(_without_slopes(result.effects), "category", "separable"):
+            enough = min(points.get((category, "points_before"), 0), points.get((category, "points_after"), 0))
+            if separable and enough >= min_points:
+                own[category] = True
+    items = []
+    pooled_eff = None if isinstance(pooled, str) else _without_slopes(pooled.effects).set_index("category")
+    for category in site_cats:
+        if category in own:
+            row = result.effects.set_index("category").loc[category]
+            items.append(f"At this site (its own series against its trend before): {row['sentence']}")
+        elif pooled_eff is not None and category in pooled_eff.index:
+            items.append(f"This site's series alone cannot separate {category} (fewer than {min_points} months "
+                         f"on one side of its start, or other changes at the same time), so no claim is made for "
+                         f"this site. All sites pooled: {pooled_eff.loc[category, 'sentence']}")
+        else:
+            items.append(f"{category}: not analysed here.")
+    out.append("<ul>" + "".join(f"<li>{escape(s)}</li>" for s in items) + "</ul>")
+    if not own:
+        out.append(para("The site's series is shown descriptively in its control chart above.", "notes"))
+    elif not isinstance(result, str):
+        out.append(_diagnostics(result, measure.decimals))
+    return "".join(out)
+
+
 def intro() -> str:
     """What the attribution section does and does not claim."""
     return para(
-        "Segmented regression estimates the change in each measure associated with each category of "
-        "PDSA cycle (a step from the month of its first cycle), against the trend before it. "
-        "Associations are not proof of cause: other things changed at the same time. Where two "
-        "categories started together the data cannot separate them, and the report says so instead "
-        "of giving a misleading number.")
+        "Regression estimates the change in each measure associated with each category of PDSA cycle, "
+        "on average over the months after each site's first cycle of it, letting the change build up "
+        "month by month. With several sites it compares sites that had started with sites that had "
+        "not (yet), month by month, so changes over time shared by all sites are not mistaken for "
+        "effects. Associations are not proof of cause: other things changed at the same time. A "
+        "category that started in the same month everywhere, or together with another, cannot be "
+        "separated, and the report says so instead of giving a misleading number.")
 
 
 def _diagnostics(result: Attribution, decimals: int) -> str:
@@ -208,7 +315,8 @@ def _diagnostics(result: Attribution, decimals: int) -> str:
     return ("<details><summary>Model and diagnostics</summary>"
             + para(f"{result.family} GLM, time adjustment: {result.time_effects}; dispersion "
                    f"{fmt_num(result.dispersion, 3)} (Pearson χ²/df), {result.n_obs} site-months, "
-                   f"{fmt_num(result.df_resid, 0)} residual df; t-based 95% intervals; Holm-adjusted p-values.")
+                   f"{fmt_num(result.df_resid, 0)} residual df; impact model: {result.impact}; 95% intervals: "
+                   f"{result.interval}; Holm-adjusted p-values over the categories.")
             + table(["Category", "Estimate", "SE", ratio.capitalize(), "95% CI", "p", "p (Holm)", "Separable"],
                     effect_rows, "Model coefficients (log scale) and ratios")
             + (table(["Category", "Method", "95% CI of the ratio", "p"], sens_rows,

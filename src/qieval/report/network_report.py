@@ -233,7 +233,8 @@ class NetworkReport:
                       "that a single practice cannot separate.")]
         cycles = self.data.pdsa_cycles
         for m in self.config.measures:
-            result = shared_results.fit_measure(self.data.measure_values, cycles, m, self.output_dir)
+            result = shared_results.fit_measure(self.data.measure_values, cycles, m, self.output_dir,
+                                                attribution_section.settings_for(self.config, m))
             self.attributions[m.id] = result
             parts.append(attribution_section.section(result, m, self.chart_cycles(), "all sites", f"attribution-{m.id}",
                                                      self.policy))

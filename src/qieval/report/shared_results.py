@@ -26,19 +26,21 @@ from pathlib import Path
 import pandas as pd
 
 from ..attribution import Attribution
-from ..config import Measure
+from ..config import AttributionSettings, Measure
 from ..format import write_atomic
 from . import attribution_section
 
 SHARED_DIR = ".shared"
 
 
-def attribution_key(values: pd.DataFrame, cycles: pd.DataFrame, measure: Measure) -> str:
+def attribution_key(values: pd.DataFrame, cycles: pd.DataFrame, measure: Measure,
+                    settings: AttributionSettings | None = None) -> str:
     """SHA-256 of what :func:`qieval.report.attribution_section.fit_measure` reads, plus qieval's code."""
     from ..farm.kernel import code_digest
 
     h = hashlib.sha256(code_digest().encode())
     h.update(measure.model_dump_json().encode())
+    h.update((settings.model_dump_json() if settings is not None else "").encode())
     mine = values.loc[values["measure_id"].to_numpy() == measure.id]
     for frame, cols in ((mine, ["site_id", "period", "numerator", "denominator", "value"]),
                         (cycles, ["site_id", "start", "category"])):
@@ -115,15 +117,15 @@ def load(output_dir: Path | None, measure_id: str, key: str) -> Attribution | st
 
 
 def fit_measure(values: pd.DataFrame, cycles: pd.DataFrame, measure: Measure,
-                output_dir: Path | None) -> Attribution | str:
+                output_dir: Path | None, settings: AttributionSettings | None = None) -> Attribution | str:
     """:func:`qieval.report.attribution_section.fit_measure`, read from ``output_dir`` when another
-    report of the project already fitted it on the same inputs, and stored there otherwise."""
+    report of the project already fitted it on the same inputs and settings, and stored there otherwise."""
     if output_dir is None:
-        return attribution_section.fit_measure(values, cycles, measure)
-    key = attribution_key(values, cycles, measure)
+        return attribution_section.fit_measure(values, cycles, measure, settings)
+    key = attribution_key(values, cycles, measure, settings)
     found = load(output_dir, measure.id, key)
     if found is not None:
         return found
-    result = attribution_section.fit_measure(values, cycles, measure)
+    result = attribution_section.fit_measure(values, cycles, measure, settings)
     save(output_dir, measure.id, key, result)
     return result

@@ -234,10 +234,14 @@ class SiteReport:
         parts = [heading("Attribution: what each kind of change was associated with"), attribution_section.intro()]
         values = site_values(self.data, self.site_id)  # fit_measure does not change it
         for m in self.config.measures:
-            result = attribution_section.fit_measure(values, self.cycles, m)
+            settings = attribution_section.settings_for(self.config, m)
+            result = attribution_section.fit_measure(values, self.cycles, m, settings)
             self.attributions[m.id] = result
-            parts.append(attribution_section.section(result, m, self.cycles, self.site.site_name,
-                                                     f"attribution-{m.id}", self.policy))
+            # one practice cannot separate several categories: claims only where its own series can,
+            # otherwise the network's pooled estimate (fitted once per project)
+            pooled = attribution_section.pooled_fit(self.data, m)
+            parts.append(attribution_section.site_section(result, pooled, m, self.cycles, self.site.site_name,
+                                                          f"attribution-{m.id}", self.policy, settings.min_points))
         return Html("".join(parts))
 
     def cycles_table(self) -> Html:
