@@ -40,6 +40,14 @@ def _finite(x) -> bool:
     return x is not None and not pd.isna(x) and bool(np.isfinite(float(x)))
 
 
+def _num(x: float | None, decimals: int) -> str:
+    """:func:`fmt_num` without a minus sign on a value that rounds to zero ("-0" → "0")."""
+    text = fmt_num(x, decimals)
+    if text.startswith("-") and not text.strip("-0.,"):
+        return text[1:]
+    return text
+
+
 def interval_decimals(estimate: float | None, low: float | None, high: float | None,
                       decimals: int = 1, max_decimals: int = 6) -> int:
     """Decimal places for an estimate and its interval: at least ``decimals``, and more where
@@ -61,7 +69,7 @@ def fmt_interval(estimate: float | None, low: float | None, high: float | None, 
     """``estimate (low to high)`` with :func:`interval_decimals` places (``suffix`` after the
     estimate, e.g. ``pp``): ``0.31 (0.27 to 0.35)``, never ``0.3 (0.3 to 0.3)``."""
     d = interval_decimals(estimate, low, high, decimals)
-    return f"{fmt_num(estimate, d)}{suffix} ({fmt_num(low, d)} to {fmt_num(high, d)})"
+    return f"{_num(estimate, d)}{suffix} ({_num(low, d)} to {_num(high, d)})"
 
 
 def fmt_count(x: float | None, noun: str | None = None) -> str:
@@ -84,7 +92,7 @@ def fmt_value(x: float | None, unit: str, decimals: int = 1, label: str | None =
     v = float(x)
     if unit == "count" and v == round(v):
         return fmt_count(v, label)
-    text = fmt_num(v, interval_decimals(v, None, None, decimals))
+    text = _num(v, interval_decimals(v, None, None, decimals))
     if unit == "percent" and label in (None, "%"):
         return f"{text}%"
     return f"{text} {label}" if label else text

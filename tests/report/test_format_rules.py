@@ -25,6 +25,7 @@ from qieval.report import plain_summary as ps
     (0.0, 0.0, 1.1, 1, "0.0 (0.0 to 1.1)"),  # zero needs no significant figures
     (0.0004, 0.0001, 0.001, 1, "0.00040 (0.00010 to 0.00100)"),  # two significant figures
     (6092.4, 6000.1, 6180.9, 0, "6,092 (6,000 to 6,181)"),
+    (1.2, -0.3, 2.7, 0, "1 (0 to 3)"),  # never "-0"
 ])
 def test_interval_never_prints_equal_ends(est, lo, hi, decimals, expected):
     assert fmt_interval(est, lo, hi, decimals) == expected
@@ -132,7 +133,7 @@ def test_no_denominator_words_for_a_count():
     c = _measure(id="c", title="Referrals", unit="count")
     summary = pd.DataFrame([_summary_row("c", 40.0, 52.0)])
     text = " ".join(ps.sentences(_config([c]), summary, {"c": _spc("improvement_high")}))
-    assert "from 40 at baseline to 52 in the intervention period" in text
+    assert "from 40 a month at baseline to 52 a month in the intervention period" in text
     assert "denominator" not in text and "count" not in text.replace("Referrals", "")
 
 

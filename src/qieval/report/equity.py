@@ -32,7 +32,8 @@ from ..measures.series import values_in_unit
 from ..measures.summary import summarise_measure
 from . import figures
 from .html import Html, heading, para, table
-from ..format import fmt_num, fmt_p
+from ..format import fmt_interval, fmt_num, fmt_p
+from .plain_summary import measure_decimals, measure_value
 
 #: Labels of deprivation quintiles (English IMD: 1 = most deprived 20%, the Core20 of Core20PLUS5).
 IMD_LABELS = {"1": "1 (most deprived 20%: Core20)", "2": "2", "3": "3", "4": "4",
@@ -100,11 +101,12 @@ def _sentence(summary: pd.DataFrame, measure: Measure, breakdown: str) -> str:
     out = _clear(summary, measure, breakdown)
     ok = summary.dropna(subset=["abs_change"]) if "abs_change" in summary else summary.iloc[0:0]
     if len(ok) >= 2:
-        unit = "pp" if measure.unit == "percent" else f" {measure.label}"
         lo, hi = ok.loc[ok["abs_change"].idxmin()], ok.loc[ok["abs_change"].idxmax()]
         d = measure.decimals
-        out += (f" Change from baseline ranges from {fmt_num(lo['abs_change'], d)}{unit} "
-                f"({group_label(breakdown, lo['group'])}) to {fmt_num(hi['abs_change'], d)}{unit} "
+        change = ((lambda x: f"{fmt_num(x, d)}pp") if measure.unit == "percent"  # noqa: E731
+                  else (lambda x: measure_value(measure, x)))
+        out += (f" Change from baseline ranges from {change(lo['abs_change'])} "
+                f"({group_label(breakdown, lo['group'])}) to {change(hi['abs_change'])} "
                 f"({group_label(breakdown, hi['group'])}).")
     return out.strip()
 
@@ -171,13 +173,12 @@ def measure_equity(data: ProjectData, measure: Measure, site_id: str | None = No
     hidden = _hidden(summary, policy)
     hidden_groups = frozenset(summary.loc[hidden, "group"]) if len(summary) else frozenset()
     shown = summary.loc[~hidden]
-    d = measure.decimals
+    d = measure_decimals(measure)
     pp = "pp" if measure.unit == "percent" else ""
     rows = [[group_label(breakdown, r.group)] + ([policy.marker] * 4 if h else [
-             f"{fmt_num(r.baseline_rate, d)} ({fmt_num(r.baseline_low, d)} to {fmt_num(r.baseline_high, d)})",
-             f"{fmt_num(r.intervention_rate, d)} ({fmt_num(r.intervention_low, d)} to {fmt_num(r.intervention_high, d)})",
-             f"{fmt_num(r.abs_change, d)}{pp} ({fmt_num(getattr(r, 'abs_low', np.nan), d)} to "
-             f"{fmt_num(getattr(r, 'abs_high', np.nan), d)})",
+             fmt_interval(r.baseline_rate, r.baseline_low, r.baseline_high, d),
+             fmt_interval(r.intervention_rate, r.intervention_low, r.intervention_high, d),
+             fmt_interval(r.abs_change, getattr(r, "abs_low", np.nan), getattr(r, "abs_high", np.nan), d, pp),
              fmt_p(getattr(r, "p_value", np.nan))]) for r, h in zip(summary.itertuples(), hidden)]
     points, dropped = _published_points(values, policy)
     note = ""
@@ -190,7 +191,7 @@ def measure_equity(data: ProjectData, measure: Measure, site_id: str | None = No
            "with the baseline and intervention means: "
            + "; ".join(f"{group_label(breakdown, r.group)}: " + (
                "not shown (small numbers)" if h else
-               f"{fmt_num(r.baseline_rate, d)} to {fmt_num(r.intervention_rate, d)} {measure.label}")
+               f"{measure_value(measure, r.baseline_rate)} to {measure_value(measure, r.intervention_rate)}")
                for r, h in zip(summary.itertuples(), hidden))
            + (f". {note}" if note else ""))
     fig = _panels(points, measure, breakdown, start, f"{measure.title} by {breakdown}", alt, hidden_groups)

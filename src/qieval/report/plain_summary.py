@@ -92,8 +92,10 @@ def sentences(config, summary: pd.DataFrame, spc: dict, policy=None) -> list[str
         r = rows.get(m.id)
         if (kind in ("improvement", "concern", "neutral") and r is not None and not _small(r, policy)
                 and pd.notna(r.get("baseline_rate")) and pd.notna(r.get("intervention_rate"))):
-            text += (f" (from {measure_value(m, r['baseline_rate'])} at baseline to "
-                     f"{measure_value(m, r['intervention_rate'])} in the intervention period)")
+            # a count is compared as its mean per period: say so ("2 a week", not "2")
+            per = f" a {getattr(config, 'frequency', 'month')}" if m.unit == "count" else ""
+            text += (f" (from {measure_value(m, r['baseline_rate'])}{per} at baseline to "
+                     f"{measure_value(m, r['intervention_rate'])}{per} in the intervention period)")
         groups[kind].append(text)
     n = len(config.measures)
     out = []
