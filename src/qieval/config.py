@@ -273,9 +273,9 @@ class AttributionSettings(_Model):
     #: auto/calendar: site and calendar-month effects with several sites; trend: an interrupted time
     #: series against one linear trend (labelled so, never quoted in the abstract).
     time_effects: Literal["auto", "calendar", "trend"] = "auto"
-    #: auto (the wider of quasi-likelihood and cluster-robust by site with 3+ sites), model, cluster
-    #: or model+cluster.
-    interval: Literal["auto", "model", "cluster", "model+cluster"] = "auto"
+    #: auto (the wider of quasi-likelihood and cluster-robust by site with 3+ sites; for one site's
+    #: series the wider of quasi-likelihood and Newey–West), model, cluster, model+cluster or model+hac.
+    interval: Literal["auto", "model", "cluster", "model+cluster", "model+hac"] = "auto"
     #: Seasonality for single series (site reports) and trend models: pairs of monthly sin/cos terms.
     harmonics: int = Field(default=0, ge=0, le=5)
     #: Months needed before and after a category's start; a site report makes no claim for a
