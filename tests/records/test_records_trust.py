@@ -129,3 +129,13 @@ def test_records_cache_follows_the_content(tmp_path):
     second = load_project_data(load_project(path), today=TODAY)
     assert values_of(second, "rows")[("a", "2022-01")][0] == 4
     assert values_of(second, "rows")[("b", "2022-01")][0] == 1
+
+
+def test_huge_record_values_are_a_problem_not_a_crash(tmp_path):
+    """A record of 1e308 (or 'inf') aggregated into a measure value would overflow the statistics."""
+    records = PRESCRIBING.astype({"ome_mg_day": object})
+    records.loc[0, "ome_mg_day"] = "1e308"
+    path = write_project(tmp_path, params(RECORDS_CSV), records)
+    problems = _problems(path)
+    assert any("measure 'mean_ome': the value of site 'a'" in p and "1,000,000,000,000" in p
+               for p in problems), problems

@@ -255,6 +255,27 @@ def aggregate(src: OpenSource, config: ProjectConfig, sites: pd.DataFrame) -> tu
     return values.reset_index(drop=True), breakdown.reset_index(drop=True)
 
 
+def _huge_values(values: pd.DataFrame, config: ProjectConfig, label: str) -> list[Problem]:
+    """Aggregated values beyond :data:`qieval.io.rules.MAX_MAGNITUDE` (e.g. a record of ``1e308``
+    or ``inf``): the statistics would overflow, so the measure is reported, never charted."""
+    from ..io.rules import MAX_MAGNITUDE
+
+    out = []
+    for name in ("numerator", "denominator", "value"):
+        col = pd.to_numeric(values[name], errors="coerce").abs() if name in values else None
+        if col is None:
+            continue
+        bad = values.loc[col.gt(MAX_MAGNITUDE).to_numpy()]
+        for mid, g in bad.groupby("measure_id", sort=False):
+            first = g.iloc[0]
+            out.append(Problem(label, None, None,
+                               f"measure '{mid}': the {name} of site '{first['site_id']}' in "
+                               f"{pd.Timestamp(first['period']):%Y-%m-%d} is {first[name]:g}, more than "
+                               f"1,000,000,000,000 ({len(g)} site-period(s) like it): check the records "
+                               "and their units"))
+    return out
+
+
 def _empty_periods(values: pd.DataFrame, config: ProjectConfig, site_ids: list[str],
                    label: str) -> list[Problem]:
     """Periods with no usable value (e.g. no patients that month) → one problem per series gap."""
@@ -388,6 +409,10 @@ def _derive(config: ProjectConfig, sites: pd.DataFrame, *, today: dt.date, check
         except duckdb.Error as exc:  # e.g. a CAST in a definition that fails on some row
             res.problems = [Problem(src.label, None, None, "cannot aggregate the records with the "
                                     f"params' definitions: {str(exc).splitlines()[0]}")]
+            return res
+        huge = _huge_values(res.values, config, src.label)
+        if huge:
+            res.problems = huge
             return res
         gaps = _empty_periods(res.values, config, [s for s in config.sites if s in site_ids], src.label)
         res.warnings = [p for p in gaps if p.severity == "warning"]
