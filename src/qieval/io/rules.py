@@ -150,10 +150,10 @@ def series_gaps(frame: pd.DataFrame, frequency: str, allowed: bool = False) -> p
     return _out(gap.reindex(frame.index, fill_value=False), "period", msg.reindex(frame.index))
 
 
-def _period_list(periods: list[pd.Timestamp], fmt: str) -> str:
-    """Missing periods in words: each one when few, else the first and last."""
+def _period_list(periods: list[pd.Timestamp], fmt: str, most: int = 24) -> str:
+    """Missing periods in words: every one (up to ``most``), else the first and last."""
     text = [p.strftime(fmt) for p in periods]
-    if len(text) <= 3:
+    if len(text) <= most:
         return ", ".join(text)
     return f"{text[0]} to {text[-1]}"
 
@@ -196,7 +196,8 @@ def incomplete_series(frame: pd.DataFrame, sites: list[str], measures: list[str]
             for missing, row, where in ((lead, r0, "start"), (trail, r1, "end")):
                 if missing:
                     rows.append({"row": row, "column": "period", "message":
-                                 f"site {site}, measure {measure}: no data for {_period_list(missing, fmt)} "
+                                 f"site {site}, measure {measure}: no data for "
+                                 f"{_period_list(missing, fmt, 12 if week else 24)} "
                                  f"({len(missing)} {unit}(s) missing at the {where} of {project}) {how}"})
     return pd.DataFrame(rows, columns=COLUMNS)
 
