@@ -1,10 +1,15 @@
-"""Segmented (interrupted time series) regression of one measure on intervention categories.
+"""Regression of one measure on intervention categories, honest about what the data can separate.
 
-Public API: :func:`fit` and the result dataclass :class:`Attribution`.
+Public API: :func:`fit` and the result dataclass :class:`Attribution`. Several sites: site and
+calendar-month fixed effects with an effect per month since each category's start (comparisons with
+sites that have not started yet), averaged over the months after the start; one site: the
+interrupted-time-series (segmented regression) model of the Bernal et al. (2017) tutorial. The
+methods and the simulation behind the defaults: ``docs/attribution_methods.md``.
 
-Sources: Wagner et al. (2002) segmented regression; Bernal, Cummins & Gasparrini (2017) ITS tutorial
-(Poisson/quasi-Poisson with offset, Fourier seasonality, autocorrelation checks); Penfold & Zhang (2013)
-and Turner et al. (2021) on what short series can show; Holm (1979) for multiplicity.
+Sources: Wagner et al. (2002) segmented regression; Bernal, Cummins & Gasparrini (2017) ITS tutorial;
+Goodman-Bacon (2021), Sun & Abraham (2021), Callaway & Sant'Anna (2021), Borusyak, Jaravel & Spiess
+(2024) on staggered starts; Cameron, Gelbach & Miller (2008) on few clusters; Penfold & Zhang (2013);
+Holm (1979).
 """
 
 from __future__ import annotations
@@ -35,13 +40,14 @@ from .sentences import CALENDAR, ITS_TREND, SINGLE_SITE
 class Attribution:
     """Result of :func:`fit`. All tables are tidy pandas DataFrames; :func:`fit` documents every column.
 
-    Fields: ``effects`` (one row per category, or two with slope changes), ``dispersion`` (Pearson
-    X^2 / residual df; residual variance for gaussian), ``diagnostics`` (long table of checks),
-    ``counterfactual`` (observed, fitted and counterfactual series with intervals), ``sensitivity``
-    (sandwich standard errors), ``warnings`` (plain sentences), ``family``, ``time_effects``
-    ("single-site trend", "calendar", "trend" or "none" when nothing was fitted), ``df_resid``,
-    ``n_obs`` (site-months fitted), ``level`` and ``model`` (the statsmodels GLM results, for
-    inspection). ``sentences`` is ``effects["sentence"]`` as a list.
+    Fields: ``effects`` (a headline row per category, named by it, then ``<category>:<detail>``
+    rows), ``dispersion`` (Pearson X^2 / residual df before the floor at 1; residual variance for
+    gaussian), ``diagnostics`` (long table of checks), ``counterfactual`` (observed, fitted and
+    counterfactual series with intervals), ``sensitivity`` (the headline rows under the other
+    intervals), ``warnings`` (plain sentences), ``family``, ``time_effects`` ("single-site trend",
+    "calendar", "trend" or "none" when nothing was fitted), ``df_resid``, ``n_obs`` (site-months
+    fitted), ``level``, ``model`` (the statsmodels GLM results, for inspection), ``impact`` and
+    ``interval`` (in words). ``sentences`` is ``effects["sentence"]`` as a list.
     """
 
     effects: pd.DataFrame
