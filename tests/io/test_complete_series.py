@@ -108,3 +108,26 @@ def test_series_derived_from_records_are_checked_too(demo_root):
     want = ("data/opioids/prescribing.parquet::period: no records at any site for 2022-01, 2022-02 "
             "(2 month(s) missing at the start of the project period 2022-01 to 2024-12)")
     assert any(line.startswith(want) for line in lines), lines
+
+
+def test_weekly_series_by_hand():
+    """Weeks of 7 days: project 2009-07 to 2012-03 (1 July 2009 to 31 March 2012); a series of
+    Mondays from 20 July 2009 to 12 March 2012 misses the weeks of 6 and 13 July 2009 (both whole
+    inside the period) and of 19 March 2012 (19–25 March; the week of 26 March runs into April)."""
+    import pandas as pd
+
+    from qieval.io.rules import incomplete_series
+
+    periods = pd.date_range("2009-07-20", "2012-03-12", freq="7D")
+    frame = pd.DataFrame({"site_id": "north", "measure_id": "referrals", "period": periods},
+                         index=range(2, 2 + len(periods)))
+    out = incomplete_series(frame, ["north"], ["referrals"], pd.Timestamp("2009-07-01"),
+                            pd.Timestamp("2012-03-01"), "week")
+    assert list(out["row"]) == [2, 1 + len(periods)]
+    assert "no data for 2009-07-06, 2009-07-13 (2 week(s) missing at the start" in out["message"].iloc[0]
+    assert "no data for 2012-03-19 (1 week(s) missing at the end" in out["message"].iloc[1]
+    # Tuesdays from 7 July 2009 to 20 March 2012: 1–6 July and 27–31 March are not whole weeks
+    full = pd.DataFrame({"site_id": "north", "measure_id": "referrals",
+                         "period": pd.date_range("2009-07-07", "2012-03-20", freq="7D")})
+    assert incomplete_series(full, ["north"], ["referrals"], pd.Timestamp("2009-07-01"),
+                             pd.Timestamp("2012-03-01"), "week").empty

@@ -163,7 +163,7 @@ def incomplete_series(frame: pd.DataFrame, sites: list[str], measures: list[str]
     """Periods missing at the start or end of the project period, per site × measure series.
 
     ``start``/``end`` bound the project period (month starts; for weekly data a week is missing
-    when a whole 7 days before the first or after the last row fall inside the period). A missing
+    when all 7 of its days, counted on from the series' own weeks, fall inside the period). A missing
     start is reported on the series' first row, a missing end on its last row, and a series with no
     rows at all without a row. Gaps inside a series are :func:`series_gaps`' job.
     """
@@ -189,7 +189,8 @@ def incomplete_series(frame: pd.DataFrame, sites: list[str], measures: list[str]
             p0, r0, p1, r1 = spans[(site, measure)]
             if week:
                 lead = [p0 - pd.Timedelta(days=7 * k) for k in range((p0 - start).days // 7, 0, -1)]
-                trail = [p1 + pd.Timedelta(days=7 * k) for k in range(1, (period_end - p1).days // 7 + 1)]
+                # a week counts when all its 7 days fall inside the period
+                trail = [p1 + pd.Timedelta(days=7 * k) for k in range(1, max((period_end - p1).days - 6, 0) // 7 + 1)]
             else:
                 lead = list(pd.date_range(start, p0 - pd.offsets.MonthBegin(1), freq="MS")) if p0 > start else []
                 trail = list(pd.date_range(p1 + pd.offsets.MonthBegin(1), end, freq="MS")) if p1 < end else []
