@@ -31,6 +31,7 @@ from ..format import fmt_month, fmt_num
 from .network_report import NetworkReport
 from .network_report import prepare as prepare_network
 from .site_report import provenance_html
+from .plain_summary import measure_value
 
 
 NOTE_WORDS = {"clear": "the interval excludes no change", "no clear change": "the interval includes no change"}
@@ -100,7 +101,7 @@ class AbstractReport:
             return Html("")
         r = spc.result.dropna(subset=["y"])
         alt = (f"{spc.chart} chart of {m.title.lower()}, all sites pooled, {fmt_month(r['period'].min())} to "
-               f"{fmt_month(r['period'].max())}; latest {fmt_num(r['y'].iloc[-1], m.decimals)} {m.label}. "
+               f"{fmt_month(r['period'].max())}; latest {measure_value(m, r['y'].iloc[-1])}. "
                + " ".join(spc.findings))
         ref = (m.reference.value, m.reference.label) if m.reference else None
         fig = figures.spc_chart(spc.result, chart=spc.chart, improvement_direction=m.improvement_direction,

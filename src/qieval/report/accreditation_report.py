@@ -313,6 +313,10 @@ def rules_words(comparison: str) -> str:
 
 
 def _unit(m: Measure) -> str:
+    """The unit after a number in text: "%" joined, others after a space, none for a count
+    without a ``unit_label`` (never "12 count")."""
+    if getattr(m, "unit", None) == "count" and not getattr(m, "unit_label", None):
+        return ""
     return "%" if m.label == "%" else f" {m.label}"
 
 

@@ -21,6 +21,7 @@ from ..errors import InputError
 from . import figures
 from .html import heading, para, table
 from ..format import fmt_num
+from .plain_summary import measure_value
 
 FAMILY = {"percent": "binomial", "rate": "poisson", "count": "poisson", "continuous": "gaussian"}
 
@@ -214,8 +215,10 @@ def section(result: Attribution | str, measure: Measure, cycles: pd.DataFrame, w
         last = pooled.iloc[-1]
         alt_cf = (f"Observed {measure.title.lower()} at {where} with the model's fit and the counterfactual "
                   f"(the model with every estimated change removed). In {last['period']:%b %Y}: observed "
-                  f"{fmt_num(last['observed'] * mult, d)}, counterfactual {fmt_num(last['counterfactual'] * mult, d)} "
-                  f"({fmt_num(last['counterfactual_low'] * mult, d)} to {fmt_num(last['counterfactual_high'] * mult, d)}) {measure.label}.")
+                  f"{measure_value(measure, last['observed'] * mult)}, counterfactual "
+                  f"{measure_value(measure, last['counterfactual'] * mult)} (interval "
+                  f"{measure_value(measure, last['counterfactual_low'] * mult)} to "
+                  f"{measure_value(measure, last['counterfactual_high'] * mult)}).")
         out.append(figures.figure_html(figures.counterfactual_chart(
             pooled, scale=mult, ylabel=measure.label, title="Observed vs counterfactual (no changes)",
             alt=alt_cf, cycles=cycles)))

@@ -15,6 +15,7 @@ import pandas as pd
 from ..config import Aggregate, Measure, ProjectConfig
 from .html import Html, heading, para, table
 from ..format import fmt_month
+from .plain_summary import target_value
 
 TYPE_ORDER = {"outcome": 0, "process": 1, "balancing": 2}
 TYPE_WORDS = {"outcome": "Outcome measure", "process": "Process measure", "balancing": "Balancing measure"}
@@ -51,7 +52,7 @@ def _plan_rows(config: ProjectConfig) -> list[dict]:
     params' order within a type)."""
     rows = []
     for m in config.measures:
-        target = "" if m.target is None else f"{m.target:g}{'%' if m.unit == 'percent' else ' ' + m.label}"
+        target = "" if m.target is None else target_value(m)
         if target and m.target_date:
             target += f" by {fmt_month(pd.Timestamp(m.target_date))}"
         rows.append({"title": m.title, "type": m.type, "collection": m.collection or "",
