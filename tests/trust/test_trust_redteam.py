@@ -127,6 +127,30 @@ def test_equity_section_applies_the_policy(demo_root_session):
     assert html.count("<td>*</td>") >= 4 and "not shown (small numbers)" in html
 
 
+def test_network_charts_do_not_draw_small_pooled_counts(demo_root_session):
+    """The pooled SPC charts of a commissioner network report drew months whose pooled count was
+    1–7 (pccc: admissions avoided, packages within 24 h)."""
+    import re
+
+    from qieval.measures.series import measure_series
+    from qieval.report.network_report import prepare
+
+    params = demo_root_session / "params" / "pccc.yaml"
+    evaluator = prepare(params, None, "evaluator")
+    commissioner = prepare(params, None, "commissioner")
+    expected = []
+    for m in commissioner.config.measures:
+        if m.unit == "continuous" or m.id not in commissioner.spc:
+            continue
+        k = _small_group_months(measure_series(commissioner.pooled, commissioner.config, m))
+        if k:
+            expected.append(f"{k} of {len(commissioner.spc[m.id].result)} points not shown")
+    assert expected, "the demo's pooled series have small counts (the attack's premise)"
+    notes = re.findall(r'<p class="notes">(\d+ of \d+ points not shown)', commissioner.charts())
+    assert notes == expected
+    assert "points not shown" not in evaluator.charts()
+
+
 def test_pdsa_free_text_is_withheld_unless_published(demo_root_session):
     """PDSA free text ("rose from 0 to 4") was printed as written in public copies."""
     from qieval.report.site_report import prepare

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..config import Measure, project_path
-from ..disclosure import DisclosurePolicy, policy_for
+from ..disclosure import DisclosurePolicy, policy_for, suppress_series
 from ..io.load import ProjectData, load, site_cycles, site_values
 from ..measures.series import measure_series, pooled_coverage, pooled_values
 from ..measures.summary import compare_periods
@@ -30,7 +30,8 @@ from .html import Html, definition_list, heading, para, table
 from ..format import fmt_month, fmt_num, write_atomic
 from .plain_summary import measure_value, population_text, population_value, what_this_means
 from .provenance import provenance
-from .site_report import ASSURANCE_WORDS, CHART_NAMES, VARIATION_WORDS, icons_html, measures_table_html, provenance_html
+from .site_report import (ASSURANCE_WORDS, CHART_NAMES, VARIATION_WORDS, _with_counts, icons_html,
+                          measures_table_html, provenance_html)
 
 
 @dataclass
@@ -182,7 +183,12 @@ class NetworkReport:
                 continue
             parts.append(heading(m.title, 3))
             parts.append(icons_html(spc, m))
-            r = spc.result.dropna(subset=["y"])
+            result, hidden = self._published(m, spc.result)  # small pooled counts: not drawn
+            if hidden:
+                parts.append(para(hidden, "notes"))
+            r = result.dropna(subset=["y"])
+            if r.empty:
+                continue
             alt = (f"{spc.chart} chart of {m.title.lower()}, all sites pooled, {fmt_month(r['period'].min())} to "
                    f"{fmt_month(r['period'].max())}; latest {measure_value(m, r['y'].iloc[-1])}. "
                    + " ".join(spc.findings))
@@ -191,13 +197,23 @@ class NetworkReport:
             if note:
                 parts.append(para(note, "notes"))
                 alt += " " + note
+            if hidden:
+                alt += " " + hidden
             parts.append(figures.figure_html(figures.spc_chart(
-                spc.result, chart=spc.chart, improvement_direction=m.improvement_direction, cycles=cycles,
+                result, chart=spc.chart, improvement_direction=m.improvement_direction, cycles=cycles,
                 title=m.title, ylabel=m.label, alt=alt, target=m.target, reference=ref,
                 baseline_end=pd.Timestamp(self.config.baseline.end), gaps=spc.gaps, partial=partial)))
             parts.append(para(spc.reason[0].upper() + spc.reason[1:] + "."))
             parts.append("<ul>" + "".join(f"<li>{escape(f)}</li>" for f in spc.findings) + "</ul>")
         return Html("".join(parts))
+
+    def _published(self, m: Measure, result: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+        """The pooled chart's points for this audience: those resting on a small pooled count are
+        not drawn (a note says so), as in the site report; limits are the engine's, unchanged."""
+        if self.policy is None or not self.policy.enabled or m.unit == "continuous":
+            return result, ""
+        return suppress_series(_with_counts(result, measure_series(self.pooled, self.config, m)), self.policy,
+                               multiplier=m.multiplier)
 
     def funnels(self) -> Html:
         """Sites compared on each proportion or rate over the intervention period (funnel plots)."""
