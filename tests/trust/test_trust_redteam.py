@@ -318,3 +318,17 @@ def test_unwritable_manifest_is_a_one_line_error(demo_root):
     errors = [line for line in out.stderr.splitlines() if line.startswith("qieval: cannot write")]
     assert len(errors) == 1 and "reports/deprescribing/manifest.json" in errors[0], out.stderr[-3000:]
     shutil.rmtree(demo_root / "reports")
+
+
+def test_icon_matrix_hides_suppressed_values_in_its_sort_attribute(demo_root_session):
+    """A latest value shown as the marker must not sit in the cell's data-value (page source)."""
+    import re
+
+    from qieval.report.network_report import prepare
+
+    report = prepare(demo_root_session / "params" / "pccc.yaml", None, "commissioner")
+    report.policy = DisclosurePolicy(high=10**9)  # every count small: every count-based value withheld
+    cells = re.findall(r'data-value="([^"]*)"><div class="icons">.*?</div>([^<]*)', report.icon_matrix())
+    marked = [v for v, text in cells if text.startswith("* ")]
+    assert marked and all(v == "" for v in marked), cells[:10]
+    assert any(v for v, text in cells if not text.startswith("* "))  # continuous values still sort

@@ -147,7 +147,10 @@ def matrix_html(tidy: pd.DataFrame, measures: list[Measure], site_ids: list[str]
             target = "" if pd.isna(r.target) else f" (target {value_text(m, r.target)})"
             value = r.latest_value
             latest = latest_text(site_id, m, value, r.latest_period)
-            sort_value = "" if value is None or not np.isfinite(value) else f"{value:.10g}"
+            # a value the audience's policy suppresses (latest_text gave the marker) must not hide
+            # in the sort attribute of a commissioner/public copy either
+            withheld = value is not None and np.isfinite(value) and latest != value_text(m, value)
+            sort_value = "" if value is None or not np.isfinite(value) or withheld else f"{value:.10g}"
             tds.append(f'<td data-rank="{_rank(r.variation)}" data-value="{sort_value}"><div class="icons">{icons}'
                        f"</div>{escape(latest)} in {fmt_month(r.latest_period)}{escape(target)}"
                        f'<br><span class="notes">{escape(words)}</span></td>')
