@@ -173,7 +173,9 @@ class NetworkReport:
     def charts(self) -> Html:
         parts = [heading("Network charts: statistical process control"),
                  para("Network totals per month (numerators and denominators summed over the sites; "
-                      "continuous measures averaged). Limits from the baseline.")]
+                      "continuous measures averaged). Limits from the baseline. A month some sites did "
+                      "not report is named under its chart: computed from the sites present and ringed, "
+                      "or, for counts, left out.")]
         cycles = self.chart_cycles()
         if len(cycles) < len(self.data.pdsa_cycles):
             parts.append(para(CYCLES_NOTE.format(n=len(self.config.sites)), "notes"))
@@ -189,7 +191,8 @@ class NetworkReport:
             r = result.dropna(subset=["y"])
             if r.empty:
                 continue
-            alt = (f"{spc.chart} chart of {m.title.lower()}, all sites pooled, {fmt_month(r['period'].min())} to "
+            alt = (f"{CHART_NAMES.get(spc.chart, spc.chart)} chart of {m.title.lower()}, all sites pooled, "
+                   f"{fmt_month(r['period'].min())} to "
                    f"{fmt_month(r['period'].max())}; latest {measure_value(m, r['y'].iloc[-1])}. "
                    + " ".join(spc.findings))
             ref = (m.reference.value, m.reference.label) if m.reference else None
