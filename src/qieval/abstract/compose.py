@@ -225,7 +225,8 @@ def _attribution_parts(pen: _Pen, measures: list[Measure], settings: AbstractSet
             elif f.note == "no clear change":
                 unclear.append((name, f.key))
             elif f.note.startswith("not separable"):
-                reason = "same month" if "same month" in f.note else "other"
+                reason = ("shared" if "shared by all sites" in f.note else
+                          "same month" if "same month" in f.note else "other")
                 together.setdefault(reason, [])
                 if cat not in together[reason]:
                     together[reason].append(cat)
@@ -247,6 +248,10 @@ def _attribution_parts(pen: _Pen, measures: list[Measure], settings: AbstractSet
         cats = together["same month"]
         verb = "always started together and" if len(cats) > 1 else "started together with another change and"
         parts.append(pen.part(f"{_cap(_join(cats))} {verb} could not be separated."))
+    if together.get("shared"):
+        cats = together["shared"]
+        parts.append(pen.part(f"{_cap(_join(cats))} started in the same month at every site, so could not be "
+                              "separated from other changes over time shared by all sites."))
     if together.get("other"):
         cats = together["other"]
         parts.append(pen.part(f"{_cap(_join(cats))} could not be separated from other changes."))
