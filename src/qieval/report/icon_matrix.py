@@ -115,8 +115,11 @@ class _Symbols:
 
 def matrix_html(tidy: pd.DataFrame, measures: list[Measure], site_ids: list[str], names: dict[str, str],
                 latest_text: Callable[[str, Measure, float, object], str], value_text: Callable[[Measure, float], str],
-                variation_words: dict[str, str], assurance_words: dict[str, str]) -> str:
-    """The icon matrix table with its (script-only) tools; see the module docstring."""
+                variation_words: dict[str, str], assurance_words: dict[str, str],
+                withheld: Callable[[str, Measure, object], bool] | None = None) -> str:
+    """The icon matrix table with its (script-only) tools; see the module docstring. ``withheld``
+    (site, measure, period) says a latest value is suppressed for the audience: its cell then has no
+    sort value either (the number must not sit in the page source)."""
     cells = {}
     if len(tidy):
         for r in tidy.itertuples(index=False):
@@ -147,10 +150,8 @@ def matrix_html(tidy: pd.DataFrame, measures: list[Measure], site_ids: list[str]
             target = "" if pd.isna(r.target) else f" (target {value_text(m, r.target)})"
             value = r.latest_value
             latest = latest_text(site_id, m, value, r.latest_period)
-            # a value the audience's policy suppresses (latest_text gave the marker) must not hide
-            # in the sort attribute of a commissioner/public copy either
-            withheld = value is not None and np.isfinite(value) and latest != value_text(m, value)
-            sort_value = "" if value is None or not np.isfinite(value) or withheld else f"{value:.10g}"
+            hidden = withheld is not None and withheld(site_id, m, r.latest_period)
+            sort_value = "" if value is None or not np.isfinite(value) or hidden else f"{value:.10g}"
             tds.append(f'<td data-rank="{_rank(r.variation)}" data-value="{sort_value}"><div class="icons">{icons}'
                        f"</div>{escape(latest)} in {fmt_month(r.latest_period)}{escape(target)}"
                        f'<br><span class="notes">{escape(words)}</span></td>')

@@ -30,8 +30,8 @@ from .html import Html, definition_list, heading, para, table
 from ..format import fmt_month, fmt_num, write_atomic
 from .plain_summary import measure_value, population_text, population_value, what_this_means
 from .provenance import provenance
-from .site_report import (ASSURANCE_WORDS, CHART_NAMES, VARIATION_WORDS, _with_counts, icons_html,
-                          measures_table_html, provenance_html)
+from .site_report import (ASSURANCE_WORDS, CHART_NAMES, VARIATION_WORDS, _with_counts, dispersion_notes,
+                          icons_html, measures_table_html, provenance_html)
 
 
 @dataclass
@@ -143,7 +143,7 @@ class NetworkReport:
         if notes:
             table_html = Html(table_html + "<ul class='notes'>" + "".join(f"<li>{escape(n)}</li>" for n in notes)
                               + "</ul>")
-        return table_html
+        return Html(table_html + dispersion_notes(self.spc, self.config))
 
     def icon_matrix(self) -> Html:
         """Sites at a glance (counts per measure), then the site × measure matrix: MDC variation and
@@ -155,10 +155,14 @@ class NetworkReport:
         return Html(heading("Sites at a glance") + glance_html(tidy, measures, len(self.config.sites))
                     + heading("Icon matrix")
                     + matrix_html(tidy, measures, list(self.config.sites), names, self._latest_text, measure_value,
-                                  VARIATION_WORDS, ASSURANCE_WORDS))
+                                  VARIATION_WORDS, ASSURANCE_WORDS, self._withheld))
 
     def _latest_text(self, site_id: str, m: Measure, value: float, period) -> str:
         """A site's latest value, or the suppression marker when it rests on a small count."""
+        return self.policy.marker if self._withheld(site_id, m, period) else measure_value(m, value)
+
+    def _withheld(self, site_id: str, m: Measure, period) -> bool:
+        """Whether a site's latest value rests on a count the audience's policy suppresses."""
         if self.policy is not None and self.policy.enabled and m.unit in ("percent", "rate", "count"):
             counts = self.__dict__.get("_counts")
             if counts is None:  # (site, measure, period) → (numerator, denominator), built once
@@ -166,9 +170,8 @@ class NetworkReport:
                 counts = self.__dict__["_counts"] = dict(zip(
                     zip(v["site_id"], v["measure_id"], v["period"]), zip(v["numerator"], v["denominator"])))
             row = counts.get((site_id, m.id, pd.Timestamp(period)))
-            if row is not None and (self.policy.is_small(row[0]) or self.policy.is_small(row[1])):
-                return self.policy.marker
-        return measure_value(m, value)
+            return row is not None and bool(self.policy.is_small(row[0]) or self.policy.is_small(row[1]))
+        return False
 
     def charts(self) -> Html:
         parts = [heading("Network charts: statistical process control"),
