@@ -119,6 +119,23 @@ def measures_table_html(summary: pd.DataFrame, config, title: str = "Measures: b
     return Html(out)
 
 
+def dispersion_notes(spc: dict[str, MeasureSPC], config) -> str:
+    """A note under the baseline-vs-intervention table for each measure whose SPC chart found the
+    baseline over-dispersed: the table's binomial/Poisson intervals and test assume independent
+    events, so they are too narrow there (the chart's wider limits tell the story)."""
+    notes = []
+    for m in config.measures:
+        s = spc.get(m.id)
+        d = getattr(s, "dispersion", None)
+        if d is not None and d.over:
+            notes.append(f"{m.title}: the month-to-month variation is {d.sigma_z:.1f} times what the {d.model} "
+                         "model behind this row's interval and test assumes (Laney's σz; see its chart), so "
+                         "they are too narrow here: judge the change on the chart.")
+    if not notes:
+        return ""
+    return "<ul class='notes'>" + "".join(f"<li>{escape(n)}</li>" for n in notes) + "</ul>"
+
+
 def provenance_html(p: dict) -> Html:
     """Input hashes, versions, commit and time of the run."""
     rows = [[f, h] for f, h in p["inputs"].items()]
@@ -174,7 +191,8 @@ class SiteReport:
             [("What", a.what), ("How much", a.how_much), ("By when", fmt_month(pd.Timestamp(a.by_when)))]))
 
     def measures_table(self) -> Html:
-        return measures_table_html(self.summary, self.config, policy=self.policy)
+        return Html(measures_table_html(self.summary, self.config, policy=self.policy)
+                    + dispersion_notes(self.spc, self.config))
 
     def prevalence(self) -> Html:
         """Measures with a reference value (e.g. register prevalence vs the expected 1%)."""
