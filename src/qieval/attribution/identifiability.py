@@ -133,6 +133,9 @@ def check(data: pd.DataFrame, design: Design, starts: pd.DataFrame, min_points: 
             when = _on_months(starts, g[0])
             where = "at every site" if starts["site_id"].nunique() > 1 else "at this site"
             reasons_g = f"{_join(g)} started in the same month {where} ({when})" + GROUP_TAIL
+            if design.time_effects == "calendar" and starts.loc[starts["category"] == g[0], "on_period"].nunique() == 1:
+                reasons_g = (f"{_join(g)} started in the same month at every site where they ran ({when}), so they "
+                             f"are {NOT_SEPARABLE} (the calendar-month effects) or from each other" + GROUP_TAIL)
             joint.append(g)
             for c in g:
                 reasons[c] = reasons_g
