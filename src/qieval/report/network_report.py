@@ -155,10 +155,14 @@ class NetworkReport:
         return Html(heading("Sites at a glance") + glance_html(tidy, measures, len(self.config.sites))
                     + heading("Icon matrix")
                     + matrix_html(tidy, measures, list(self.config.sites), names, self._latest_text, measure_value,
-                                  VARIATION_WORDS, ASSURANCE_WORDS))
+                                  VARIATION_WORDS, ASSURANCE_WORDS, self._withheld))
 
     def _latest_text(self, site_id: str, m: Measure, value: float, period) -> str:
         """A site's latest value, or the suppression marker when it rests on a small count."""
+        return self.policy.marker if self._withheld(site_id, m, period) else measure_value(m, value)
+
+    def _withheld(self, site_id: str, m: Measure, period) -> bool:
+        """Whether a site's latest value rests on a count the audience's policy suppresses."""
         if self.policy is not None and self.policy.enabled and m.unit in ("percent", "rate", "count"):
             counts = self.__dict__.get("_counts")
             if counts is None:  # (site, measure, period) → (numerator, denominator), built once
@@ -166,9 +170,8 @@ class NetworkReport:
                 counts = self.__dict__["_counts"] = dict(zip(
                     zip(v["site_id"], v["measure_id"], v["period"]), zip(v["numerator"], v["denominator"])))
             row = counts.get((site_id, m.id, pd.Timestamp(period)))
-            if row is not None and (self.policy.is_small(row[0]) or self.policy.is_small(row[1])):
-                return self.policy.marker
-        return measure_value(m, value)
+            return row is not None and bool(self.policy.is_small(row[0]) or self.policy.is_small(row[1]))
+        return False
 
     def charts(self) -> Html:
         parts = [heading("Network charts: statistical process control"),
