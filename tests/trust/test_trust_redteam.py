@@ -332,3 +332,33 @@ def test_icon_matrix_hides_suppressed_values_in_its_sort_attribute(demo_root_ses
     marked = [v for v, text in cells if text.startswith("* ")]
     assert marked and all(v == "" for v in marked), cells[:10]
     assert any(v for v, text in cells if not text.startswith("* "))  # continuous values still sort
+
+
+def test_published_failure_pages_carry_no_server_paths(demo_root):
+    """A commissioner/public copy that fails: its failure page, failed notebook and index entry name
+    no absolute path on the server (tracebacks run through qieval's and Python's install folders)."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell('params_path = ""\nsite_id = ""\noutput_dir = ""\naudience = "evaluator"',
+                                  metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("import json, pathlib\n"
+                                  "json.loads(pathlib.Path(params_path).resolve().parent.joinpath('x.json').read_text())")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["language_info"] = {"name": "python"}
+    (demo_root / "notebooks").mkdir()
+    nbformat.write(nb, demo_root / "notebooks" / "site_report.ipynb")
+    out = subprocess.run([sys.executable, "-m", "qieval.cli", "run", "params/deprescribing.yaml", "--sites", "riverside",
+                          "--no-project-reports", "--workers", "1", "--quiet", "--audience", "public"],
+                         cwd=demo_root, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 1, out.stderr[-2000:]
+    public = demo_root / "reports" / "deprescribing" / "public"
+    files = [public / "sites" / "riverside.failed.html", public / "sites" / "riverside.failed.ipynb",
+             public / "manifest.json", demo_root / "reports" / "index-public.html"]
+    prefixes = {str(demo_root), str(demo_root.resolve()), sys.prefix, str(Path(sys.prefix).resolve()),
+                sys.base_prefix + "/lib"}
+    for f in files:
+        text = f.read_text(encoding="utf-8")
+        assert "FileNotFoundError" in text or f.name == "index-public.html" or f.name == "manifest.json"
+        leaked = [p for p in prefixes if p in text]
+        assert not leaked, f"{f.name} names {leaked}"

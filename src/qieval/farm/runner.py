@@ -190,6 +190,23 @@ def _restore(path: Path, previous: bytes | None) -> None:
         write_atomic(path, previous.decode("utf-8"))
 
 
+_ANSI_ANY = re.compile(r"(\x1b|\\u001b)\[[0-9;]*[A-Za-z]")
+_ABS_PATH = re.compile(r"(?<![\w.:/])/(?:[^\s/\"'<>:()\[\],]+/)+")
+
+
+def _published(job: Job) -> bool:
+    return job.parameters.get("audience", "evaluator") != "evaluator"
+
+
+def published_text(text: str, job: Job) -> str:
+    """Text for a commissioner/public copy's failure page, notebook or index entry: paths below the
+    project shown relative to it, every other absolute folder as ``…/`` (no server paths)."""
+    text = _ANSI_ANY.sub("", text)  # colour codes (raw, or escaped in notebook JSON) would hide paths
+    for root in {str(Path(job.root)), str(Path(job.root).resolve())}:
+        text = text.replace(root + "/", "")
+    return _ABS_PATH.sub("…/", text)
+
+
 def _relative_metadata(nb: nbformat.NotebookNode, job: Job) -> None:
     """Papermill's input/output paths relative to the project root in a published copy (no
     absolute server paths in a commissioner/public notebook)."""
@@ -235,6 +252,8 @@ def run_job(job: Job) -> SiteOutcome:
             pass
         _restore(results_json, previous_json)
         outcome.failed_page = failed_page
+        if _published(job):
+            outcome.error = published_text(outcome.error, job)
         write_atomic(failed_page, failed_page_html(job, outcome, html_path))
         return outcome
     finished = utc_now()
@@ -260,7 +279,12 @@ def run_job(job: Job) -> SiteOutcome:
     outcome = SiteOutcome(job.name, False, None, failed_nb, result.cell, result.error, result.status,
                           time.perf_counter() - t0, job.input_hash, finished, result.exec_count, cell_source,
                           failed_page, kind=job.kind, worker=worker)
-    write_atomic(failed_page, failed_page_html(job, outcome, html_path, result.traceback))
+    page = failed_page_html(job, outcome, html_path, result.traceback)
+    if _published(job):  # a published copy's failure carries no server paths either
+        outcome.error = published_text(outcome.error, job)
+        page = published_text(page, job)
+        write_atomic(failed_nb, published_text(failed_nb.read_text(encoding="utf-8"), job))
+    write_atomic(failed_page, page)
     return outcome
 
 
