@@ -68,9 +68,16 @@ class FittedTerms:
         est = float(w @ b[ix])
         se = float(np.sqrt(max(w @ V[np.ix_(ix, ix)] @ w, 0.0)))
         if self.se_floor is not None:
-            F = self.se_floor.loc[list(weights), list(weights)].to_numpy(float)
+            F = self._floor[np.ix_(ix, ix)]
             se = max(se, float(np.sqrt(max(w @ F @ w, 0.0))))
         return est, se
+
+    @cached_property
+    def _floor(self) -> np.ndarray:
+        """``se_floor`` as an array in the order of :attr:`arrays` (converted once)."""
+        names = self.arrays[0]
+        same = list(self.se_floor.index) == names and list(self.se_floor.columns) == names
+        return (self.se_floor if same else self.se_floor.loc[names, names]).to_numpy(float)
 
     def estimate(self, name: str) -> tuple[float, float]:
         """Coefficient ``name`` and its standard error."""

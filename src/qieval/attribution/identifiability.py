@@ -115,7 +115,12 @@ def check(data: pd.DataFrame, design: Design, starts: pd.DataFrame, min_points: 
     def cols(cs: list[str]) -> np.ndarray:
         return design.matrix([n for c in cs for n in design.terms[c]])
 
-    dependent = [c for c in cand if not adds_rank(np.column_stack([N, cols([o for o in cand if o != c])]), cols([c]))]
+    full = np.column_stack([N, cols(cand)])
+    if rank(full) == full.shape[1]:  # the usual case: every candidate is identified (one SVD)
+        dependent = []
+    else:
+        dependent = [c for c in cand
+                     if not adds_rank(np.column_stack([N, cols([o for o in cand if o != c])]), cols([c]))]
     # group dependent categories with identical step indicators
     groups: list[list[str]] = []
     for c in dependent:
