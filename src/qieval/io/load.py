@@ -111,6 +111,7 @@ def _site_rules(sites: pd.DataFrame, config: ProjectConfig, label: str) -> pd.Da
     from_list_size = _list_size_measures(config)
     return pd.concat([
         rules.positive_whole(sites["list_size"], "list size"),
+        rules.within_magnitude(sites["list_size"]),
         rules.required_population(sites["list_size"], from_list_size, config.population_label),
         rules.unknown_values(sites["site_id"], config.sites, "site", "the params site list"),
     ])
@@ -313,7 +314,7 @@ def load_project_data(config: ProjectConfig, *, today: dt.date | None = None) ->
     gaps = rules.series_gaps(keyed, config.frequency, allowed=config.allow_gaps)
     if not values["period"].gt(pd.Timestamp(today)).any():  # a future row's series cannot be judged
         gaps = pd.concat([gaps, _incomplete(keyed, config, site_ids, today)])
-    if not usable.all():
+    if not usable.all() or unread:  # an unread table: its series cannot be judged (reported above)
         gaps = gaps.iloc[0:0]
     warnings = _problems(raw["measure_values"], gaps, "warning") if config.allow_gaps else []
     unit_ok = values_ok["measure_id"].map({m.id: m.unit for m in config.measures}).fillna("")
