@@ -58,3 +58,12 @@ def test_lab_serves_the_project_root_when_started_from_notebooks(tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def test_project_root_is_found_from_a_subfolder(tmp_path):
+    from qieval.cli import project_root
+
+    (tmp_path / "notebooks" / "examples").mkdir(parents=True)
+    assert project_root(tmp_path / "notebooks" / "examples") == tmp_path  # a checkout without params/ yet
+    (tmp_path / "notebooks" / "examples" / "params").mkdir()
+    assert project_root(tmp_path / "notebooks" / "examples") == tmp_path / "notebooks" / "examples"

@@ -131,9 +131,10 @@ def cmd_params_reference(args: argparse.Namespace) -> int:
 
 
 def project_root(start: Path) -> Path:
-    """The project root at or above ``start``: the nearest folder holding ``params/`` (else ``start``)."""
+    """The project root at or above ``start``: the nearest folder holding ``params/`` or
+    ``notebooks/`` (else ``start``)."""
     for folder in (start, *start.parents):
-        if (folder / "params").is_dir():
+        if (folder / "params").is_dir() or (folder / "notebooks").is_dir():
             return folder
     return start
 
@@ -224,8 +225,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("lab", help="open JupyterLab at the project root",
-                       description="Start JupyterLab with the project root (the nearest folder above the "
-                                   "working directory that holds params/) as its top folder. Arguments "
+                       description="Start JupyterLab with the project root (the nearest folder at or above "
+                                   "the working directory that holds params/ or notebooks/) as its top folder. Arguments "
                                    "after -- go to JupyterLab.")
     p.add_argument("--root", help="folder to open (default: the project root found from here)")
     p.add_argument("--port", type=int, help="port to listen on (default: JupyterLab's, 8888 or the next free)")
