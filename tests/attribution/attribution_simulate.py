@@ -124,9 +124,9 @@ def noise_checks(mv: pd.DataFrame) -> tuple[float, float]:
 
 #: analyses compared in the simulation: name -> keyword arguments of ``fit`` ("default" = none).
 ANALYSES = {
-    "default": {},
+    "default": {},  # event_time, the wider of quasi-likelihood and cluster-robust
     "event_time, quasi-likelihood": {"impact": "event_time", "interval": "model"},
-    "event_time, wider of both": {"impact": "event_time", "interval": "model+cluster"},
+    "event_time, cluster-robust": {"impact": "event_time", "interval": "cluster"},
     "ramp, cluster": {"impact": "ramp", "interval": "cluster"},
     "step, cluster": {"impact": "step", "interval": "cluster"},
     "step, quasi-likelihood": {"impact": "step", "interval": "model"},
