@@ -11,6 +11,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 BIN = Path(sys.executable).parent
 
 
@@ -27,6 +29,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow  # starts a JupyterLab server
 def test_lab_serves_the_project_root_when_started_from_notebooks(tmp_path):
     (tmp_path / "params").mkdir()
     (tmp_path / "params" / "p.yaml").write_text("project: {id: p}\n")
