@@ -203,6 +203,14 @@ periods:
   baseline: {start: 2022-01, end: 2023-03}
   intervention: {start: 2023-04, end: 2024-12}
 categories: [process, staffing, education, other]
+# Attribution (docs/attribution_methods.md): the defaults, written out. With several practices
+# the changes are compared month by month with practices that had not started yet; a change that
+# started in the same month everywhere (education, staffing, the focus group) cannot be separated.
+attribution:
+  impact: auto        # effect by month since the start, averaged (step or ramp to force a shape)
+  time_effects: auto  # calendar-month effects; trend = interrupted time series, never in the abstract
+  harmonics: 0        # seasonality of one practice's series in the site reports
+  min_points: 8       # months before and after a start for a claim at one practice
 data:
   dir: data/opioids
   provenance: >-
