@@ -552,7 +552,7 @@ class DuplicateKeyError(Exception):
         super().__init__(f"{'.'.join(map(str, path))} at line {line}")
 
 
-def _load_with_lines(text: str) -> tuple[Any, dict[tuple, int]]:
+def load_with_lines(text: str) -> tuple[Any, dict[tuple, int]]:
     """Parse YAML; return the data and the 1-based line of every key path.
 
     Raises :class:`DuplicateKeyError` for a key given twice in one mapping.
@@ -649,10 +649,12 @@ def _model_at(loc: tuple) -> type[BaseModel] | None:
     return model
 
 
-_INTERNAL_FIELDS = {"params_path", "root"}
+# ProjectConfig fields set by the loader, never written in a params file
+INTERNAL_FIELDS = {"params_path", "root"}
 
 
-_SECTION_OF = {
+# top-level ProjectConfig fields → the params-file section they are written under
+SECTION_OF = {
     "id": "project", "title": "project", "network": "project",
     "baseline": "periods", "intervention": "periods",
 }
@@ -684,7 +686,7 @@ def load_project(params_path: str | Path) -> ProjectConfig:
             "as UTF-8",
         )) from None
     try:
-        raw, lines = _load_with_lines(text)
+        raw, lines = load_with_lines(text)
     except DuplicateKeyError as exc:
         raise InputError(Problem(
             label, exc.line, ".".join(map(str, exc.path)),
@@ -704,7 +706,7 @@ def load_project(params_path: str | Path) -> ProjectConfig:
                                  "(key: value lines, e.g. 'project:' then '  id: my_project')"))
     root = path.resolve().parent.parent
     flat, origin = _flatten(raw)
-    internal = [k for k in flat if k in _INTERNAL_FIELDS]
+    internal = [k for k in flat if k in INTERNAL_FIELDS]
     if internal:
         raise InputError([Problem(label, lines.get((k,)), k, "unknown setting (check the spelling)")
                           for k in internal])
@@ -719,8 +721,8 @@ def load_project(params_path: str | Path) -> ProjectConfig:
             yaml_loc = loc
             if loc and str(loc[0]) in origin:
                 yaml_loc = (origin[str(loc[0])],) + loc
-            elif loc and loc[0] in _SECTION_OF and (loc[0],) not in lines:
-                yaml_loc = (_SECTION_OF[loc[0]],) + loc
+            elif loc and loc[0] in SECTION_OF and (loc[0],) not in lines:
+                yaml_loc = (SECTION_OF[loc[0]],) + loc
             row = None
             for k in range(len(yaml_loc), -1, -1):
                 if yaml_loc[:k] in lines:
@@ -733,7 +735,7 @@ def load_project(params_path: str | Path) -> ProjectConfig:
                 msg = "required setting is missing"
             elif err["type"] == "extra_forbidden":
                 model = _model_at(loc[:-1])
-                known = [k for k in (model.model_fields if model else {}) if k not in _INTERNAL_FIELDS]
+                known = [k for k in (model.model_fields if model else {}) if k not in INTERNAL_FIELDS]
                 near = _nearest(str(loc[-1]), known)
                 msg = f"unknown setting{near or ' (check the spelling)'}"
                 if loc in (("project",), ("periods",)):

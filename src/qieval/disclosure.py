@@ -340,9 +340,6 @@ def small_mask(policy: DisclosurePolicy, counts: pd.Series | np.ndarray | Sequen
     return np.where(c == 0, policy.suppress_zero, (policy.low <= c) & (c <= policy.high))
 
 
-_small_mask = small_mask  # the former private name, kept for existing callers
-
-
 def suppress_series(series: pd.DataFrame, policy: DisclosurePolicy, *, y: str = "y",
                     numerator: str = "numerator", denominator: str = "denominator",
                     multiplier: float = 100.0) -> tuple[pd.DataFrame, str]:

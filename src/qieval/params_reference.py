@@ -25,7 +25,7 @@ import yaml
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from .config import _INTERNAL_FIELDS, _SECTION_OF, ProjectConfig
+from .config import INTERNAL_FIELDS, SECTION_OF, ProjectConfig
 
 #: Sections of the params validated by their own module's model (``dict[str, Any]`` in
 #: :class:`ProjectConfig`): section → ``module:Model``.
@@ -296,9 +296,9 @@ def _keys(model: type[BaseModel], prefix: str, demos: dict[str, Any], out: list[
     """Append the keys of ``model`` (under ``prefix``) to ``out``, each followed by its own keys."""
     docs = _comment_docs(model)
     for name, field in model.model_fields.items():
-        if model is ProjectConfig and name in _INTERNAL_FIELDS:
+        if model is ProjectConfig and name in INTERNAL_FIELDS:
             continue
-        section = _SECTION_OF.get(name) if model is ProjectConfig else None
+        section = SECTION_OF.get(name) if model is ProjectConfig else None
         path = ".".join(p for p in (prefix, section, name) if p)
         ann = field.annotation
         sub = _model_of(ann) or _list_model(ann)

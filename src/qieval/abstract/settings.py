@@ -31,7 +31,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ..config import ProjectConfig, _load_with_lines, display_path
+from ..config import ProjectConfig, load_with_lines, display_path
 from ..errors import InputError, Problem
 
 SECTIONS = ("background", "aim", "methods", "results", "conclusion")
@@ -159,7 +159,7 @@ def load_settings(config: ProjectConfig) -> AbstractSettings:
     """
     label = display_path(config.params_path)
     try:
-        _, lines = _load_with_lines(config.params_path.read_text(encoding="utf-8-sig"))
+        _, lines = load_with_lines(config.params_path.read_text(encoding="utf-8-sig"))
     except Exception:  # noqa: BLE001 - the file was valid when loaded; lines are a courtesy
         lines = {}
     if config.abstract is None:
@@ -188,7 +188,7 @@ def load_settings(config: ProjectConfig) -> AbstractSettings:
 def setting_line(config: ProjectConfig, key: str) -> int | None:
     """YAML line of ``abstract.<key>`` (or of ``abstract:`` when the key is not given)."""
     try:
-        _, lines = _load_with_lines(config.params_path.read_text(encoding="utf-8-sig"))
+        _, lines = load_with_lines(config.params_path.read_text(encoding="utf-8-sig"))
     except Exception:  # noqa: BLE001
         return None
     return _line(lines, ("abstract", *key.split(".")))

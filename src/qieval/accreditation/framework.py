@@ -25,7 +25,7 @@ from pydantic import (
     model_validator,
 )
 
-from ..config import ProjectConfig, _load_with_lines, display_path, require_unique
+from ..config import ProjectConfig, load_with_lines, display_path, require_unique
 from ..errors import InputError, Problem
 
 
@@ -182,7 +182,7 @@ def load_framework(path: str | Path) -> Framework:
         raise InputError(Problem(label, None, None, "framework file not found (params/standards/"
                                  "<framework>.yaml, named by 'standards: {framework: ...}' in the params)"))
     try:
-        raw, lines = _load_with_lines(path.read_text(encoding="utf-8-sig"))
+        raw, lines = load_with_lines(path.read_text(encoding="utf-8-sig"))
     except (yaml.YAMLError, Exception) as exc:  # noqa: BLE001 - duplicate keys, bad YAML, bad bytes
         raise InputError(Problem(label, None, None, f"cannot read the framework YAML: {exc}")) from None
     if not isinstance(raw, dict):
@@ -203,7 +203,7 @@ def check_against_project(framework: Framework, config: ProjectConfig) -> list[P
     """Linked measures must be measures of the project (so the data can check them)."""
     label = display_path(framework.path)
     known = [m.id for m in config.measures]
-    lines = _load_with_lines(framework.path.read_text(encoding="utf-8-sig"))[1] \
+    lines = load_with_lines(framework.path.read_text(encoding="utf-8-sig"))[1] \
         if framework.path.is_file() else {}
     out = []
     for i, s in enumerate(framework.standards):

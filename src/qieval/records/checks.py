@@ -21,7 +21,7 @@ from .source import OpenSource
 MAX_PER_RULE = 5
 
 
-def _rule(src: OpenSource, view: str, condition: str, column: str, shown: str,
+def rule_problems(src: OpenSource, view: str, condition: str, column: str, shown: str,
           message: str) -> list[Problem]:
     """Rows of ``view`` where ``condition`` holds → problems (first few, then a count)."""
     q = (f"SELECT __row, CAST({shown} AS VARCHAR) AS v, COUNT(*) OVER () AS n FROM {view} "
@@ -48,23 +48,23 @@ def check_records(src: OpenSource, config: ProjectConfig, site_ids: list[str],
     listed = ", ".join(site_ids[:12]) + (" …" if len(site_ids) > 12 else "")
     unit = "week" if config.frequency == "week" else "month"
     out = []
-    out += _rule(src, view, "__site IS NULL", site_col, "__site", "site is blank")
-    out += _rule(src, view, "__site IS NOT NULL AND __site NOT IN (SELECT s FROM __sites)", site_col,
+    out += rule_problems(src, view, "__site IS NULL", site_col, "__site", "site is blank")
+    out += rule_problems(src, view, "__site IS NOT NULL AND __site NOT IN (SELECT s FROM __sites)", site_col,
                  "__site", f"unknown site '{{value}}' (not in sites.csv: {listed})")
-    out += _rule(src, view, f"{quote(period_col)} IS NULL", period_col, "NULL", "period is blank")
-    out += _rule(src, view, f"{quote(period_col)} IS NOT NULL AND __ts IS NULL", period_col,
+    out += rule_problems(src, view, f"{quote(period_col)} IS NULL", period_col, "NULL", "period is blank")
+    out += rule_problems(src, view, f"{quote(period_col)} IS NOT NULL AND __ts IS NULL", period_col,
                  quote(period_col), "'{value}' is not a date (expected YYYY-MM, YYYY-MM-DD or a date-time)")
-    out += _rule(src, view, f"__period > DATE '{today:%Y-%m-%d}'", period_col, quote(period_col),
+    out += rule_problems(src, view, f"__period > DATE '{today:%Y-%m-%d}'", period_col, quote(period_col),
                  f"'{{value}}' is in the future (the {unit} starts after today, {today:%Y-%m-%d})")
     if "patient" in rec.columns:
         col = rec.columns["patient"]
-        out += _rule(src, view, f"{quote(col)} IS NULL OR trim(CAST({quote(col)} AS VARCHAR)) = ''",
+        out += rule_problems(src, view, f"{quote(col)} IS NULL OR trim(CAST({quote(col)} AS VARCHAR)) = ''",
                      col, "NULL", "patient id is blank")
     for i, check in enumerate(rec.checks):
         condition = f"NOT COALESCE(({check.require}), false)"
         message = check.message or f"breaks the rule {check.require}"
         try:
-            out += _rule(src, view, condition, check.column, quote(check.column),
+            out += rule_problems(src, view, condition, check.column, quote(check.column),
                          message + (" (found '{value}')" if "{value}" not in message else ""))
         except duckdb.Error as exc:
             out.append(Problem(display_path(config.params_path),

@@ -169,7 +169,7 @@ def _non_numeric(src: OpenSource, config: ProjectConfig, types: dict[str, str]) 
     fails with a type error that names no row; so text columns that the params mention and that
     are mostly numbers have their non-numbers reported as FILE:ROW:COLUMN instead.
     """
-    from .checks import _rule
+    from .checks import rule_problems
 
     text = " ".join(_expressions(config))
     roles = set(config.records.columns.values())
@@ -184,7 +184,7 @@ def _non_numeric(src: OpenSource, config: ProjectConfig, types: dict[str, str]) 
             f"COUNT(*) FILTER (WHERE {cell} IS NOT NULL AND TRY_CAST({cell} AS DOUBLE) IS NULL) "
             "FROM src").fetchone()
         if bad and good >= bad:
-            out += _rule(src, "src_rows", f"{cell} IS NOT NULL AND TRY_CAST({cell} AS DOUBLE) IS NULL",
+            out += rule_problems(src, "src_rows", f"{cell} IS NOT NULL AND TRY_CAST({cell} AS DOUBLE) IS NULL",
                          col, q, "'{value}' is not a number")
     return out
 

@@ -369,7 +369,7 @@ def progression_chart(rounds: pd.DataFrame, names: dict[str, str], total: int, a
     bar marks an accredited round. Bars never hide each other, unlike lines of sites with equal counts."""
     import matplotlib.pyplot as plt
 
-    fig, ax = figures._new((7.5, 3.2), bottom_in=1.25)  # room for the legend below the axes
+    fig, ax = figures.new_figure((7.5, 3.2), bottom_in=1.25)  # room for the legend below the axes
     order = dict(rounds.groupby("round")["round_no"].first().astype(int).items())
     colours = list(figures.CATEGORY_COLOURS.values())
     hatches = ["", "//", "..", "xx", "\\\\", "--"]
@@ -404,7 +404,7 @@ def progression_distribution_chart(rounds: pd.DataFrame, total: int, alt: str):
     hatching per round), labelled with the number of sites."""
     import matplotlib.pyplot as plt
 
-    fig, ax = figures._new((7.5, 3.2), bottom_in=1.0)
+    fig, ax = figures.new_figure((7.5, 3.2), bottom_in=1.0)
     order = rounds.groupby("round")["round_no"].first().astype(int).sort_values()
     colours = list(figures.CATEGORY_COLOURS.values())
     hatches = ["", "//", "..", "xx", "\\\\", "--"]

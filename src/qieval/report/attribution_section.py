@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..attribution import Attribution, fit
 from ..config import AttributionSettings, Measure
-from ..disclosure import DisclosurePolicy, _small_mask
+from ..disclosure import DisclosurePolicy, small_mask
 from ..errors import InputError
 from . import figures
 from .html import heading, para, table
@@ -209,7 +209,7 @@ def section(result: Attribution | str, measure: Measure, cycles: pd.DataFrame, w
         pooled = _by_period(cf.loc[pooled_rows] if pooled_rows.any() else cf)
         if policy is not None and policy.enabled and measure.unit != "continuous":
             counts = pooled["observed"] * pooled["denominator"]
-            small = _small_mask(policy, counts) | _small_mask(policy, pooled["denominator"])
+            small = small_mask(policy, counts) | small_mask(policy, pooled["denominator"])
             pooled = pooled.assign(observed=pooled["observed"].where(~small))
         mult = measure.multiplier if measure.unit == "percent" else 1.0
         last = pooled.iloc[-1]

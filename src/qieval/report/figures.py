@@ -48,7 +48,7 @@ def category_colour(category: str) -> str:
     return CATEGORY_COLOURS.get(category, GREY)
 
 
-def _new(figsize=(7.5, 2.9), *, left: float = 0.09, bottom_in: float = 0.55):
+def new_figure(figsize=(7.5, 2.9), *, left: float = 0.09, bottom_in: float = 0.55):
     """A figure with fixed margins (``bottom_in`` inches below the axes for the tick labels, or
     more for a matplotlib legend below the axes).
 
@@ -155,7 +155,7 @@ def spc_chart(result: pd.DataFrame, *, chart: str, improvement_direction: str, c
     if has_mr:
         fig, (ax, ax_mr) = _new_pair()
     else:
-        fig, ax = _new()
+        fig, ax = new_figure()
     with plt.rc_context(RC):
         _draw_spc(ax, result, chart=chart, improvement_direction=improvement_direction, gaps=gaps,
                   partial=partial)
@@ -344,7 +344,7 @@ def forest_plot(effects: pd.DataFrame, *, unit: str, title: str, alt: str) -> pl
     """Effects by category as points with interval bars (columns category, abs_change, abs_low,
     abs_high, separable); categories that cannot be separated are listed, not plotted."""
     est = effects.loc[effects["separable"].astype(bool) & effects["abs_change"].notna()]
-    fig, ax = _new((7.5, 0.55 * max(len(effects), 2) + 1.2), left=0.3, bottom_in=0.55)
+    fig, ax = new_figure((7.5, 0.55 * max(len(effects), 2) + 1.2), left=0.3, bottom_in=0.55)
     with plt.rc_context(RC):
         y = np.arange(len(effects))[::-1]
         labels = []
@@ -371,7 +371,7 @@ def counterfactual_chart(cf: pd.DataFrame, *, scale: float, ylabel: str, title: 
                          cycles: pd.DataFrame) -> plt.Figure:
     """Observed, fitted and counterfactual ('no change') series with the counterfactual's interval
     (columns period, observed, fitted, counterfactual, counterfactual_low, counterfactual_high)."""
-    fig, ax = _new()
+    fig, ax = new_figure()
     with plt.rc_context(RC):
         ax.fill_between(cf["period"], cf["counterfactual_low"] * scale, cf["counterfactual_high"] * scale,
                         color="#E46C0A", alpha=0.15, lw=0, label="counterfactual 95% CI")
@@ -393,7 +393,7 @@ def event_time_chart(effects: pd.DataFrame, category: str, *, ratio: bool, ylabe
     rows = effects.loc[effects["category"].astype(str).str.startswith(f"{category}:month_")]
     head = effects.loc[effects["category"] == category]
     cols = ("ratio", "ratio_low", "ratio_high") if ratio else ("estimate", "estimate_low", "estimate_high")
-    fig, ax = _new()
+    fig, ax = new_figure()
     with plt.rc_context(RC):
         colour = category_colour(category)
         h = rows["horizon"].to_numpy(float)
@@ -464,7 +464,7 @@ def funnel_plot(result: pd.DataFrame, *, title: str, ylabel: str, alt: str) -> p
     Sites are named beside their points when there are at most :data:`FUNNEL_LABEL_ALL`, otherwise
     only those outside the 3σ limits (labels kept inside the axes)."""
     r = result.sort_values("n")
-    fig, ax = _new((7.5, 2.8), bottom_in=0.6)
+    fig, ax = new_figure((7.5, 2.8), bottom_in=0.6)
     with plt.rc_context(RC):
         ax.plot(r["n"], r["cl"], color=DARK, lw=1.2, label="network centre line")
         ax.plot(r["n"], r["ucl"], color="#768692", lw=1, label="3σ limits")

@@ -30,7 +30,7 @@ from .html import Html, definition_list, heading, para, table
 from ..format import fmt_month, fmt_num, write_atomic
 from .plain_summary import measure_value, population_text, population_value, what_this_means
 from .provenance import provenance
-from .site_report import (ASSURANCE_WORDS, CHART_NAMES, VARIATION_WORDS, _with_counts, dispersion_notes,
+from .site_report import (ASSURANCE_WORDS, CHART_NAMES, VARIATION_WORDS, with_counts, dispersion_notes,
                           icons_html, measures_table_html, provenance_html)
 
 
@@ -218,7 +218,7 @@ class NetworkReport:
         not drawn (a note says so), as in the site report; limits are the engine's, unchanged."""
         if self.policy is None or not self.policy.enabled or m.unit == "continuous":
             return result, ""
-        return suppress_series(_with_counts(result, measure_series(self.pooled, self.config, m)), self.policy,
+        return suppress_series(with_counts(result, measure_series(self.pooled, self.config, m)), self.policy,
                                multiplier=m.multiplier)
 
     def funnels(self) -> Html:

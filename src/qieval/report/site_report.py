@@ -298,7 +298,7 @@ class SiteReport:
     def _published(self, m: Measure, result: pd.DataFrame) -> tuple[pd.DataFrame, str]:
         """The chart's points for this audience: points resting on small counts removed (a note
         says so). Limits are drawn from the engine's result unchanged."""
-        merged = _with_counts(result, self.series[m.id])
+        merged = with_counts(result, self.series[m.id])
         return suppress_series(merged, self.policy, multiplier=m.multiplier) if self.policy else (merged, "")
 
     def _spc_chart(self, m: Measure, spc: MeasureSPC, r: pd.DataFrame, note: str = ""):
@@ -332,7 +332,7 @@ class SiteReport:
         }
 
 
-def _with_counts(result: pd.DataFrame, series: pd.DataFrame) -> pd.DataFrame:
+def with_counts(result: pd.DataFrame, series: pd.DataFrame) -> pd.DataFrame:
     """``result.merge(series[["period", "numerator", "denominator"]], on="period", how="left",
     suffixes=("", "_count"))``: the chart's points with their counts. Without a merge when each
     period is once in the series (as in every measure series) and the names do not clash."""
