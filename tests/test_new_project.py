@@ -105,3 +105,13 @@ def test_new_refuses_unsafe_ids(tmp_path, bad, capsys):
     assert "unsafe project id" in err and "Traceback" not in err
     assert not (tmp_path / "root").exists()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_new_is_all_or_nothing_when_a_folder_cannot_be_made(tmp_path, capsys):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "p3").write_text("a file where the data folder should go\n", encoding="utf-8")
+    assert main(["new", "p3", "--root", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "cannot write" in err and "Traceback" not in err
+    assert not (tmp_path / "params" / "p3.yaml").exists()  # the params file written first is removed
+    assert (tmp_path / "data" / "p3").read_text(encoding="utf-8").startswith("a file")

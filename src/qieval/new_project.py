@@ -132,6 +132,11 @@ def _write_new(path: Path, text: str) -> None:
     tmp.write_text(text, encoding="utf-8")
     try:
         os.link(tmp, path)  # fails with FileExistsError instead of replacing
+    except FileExistsError:
+        raise
+    except OSError:  # a file system without hard links: exclusive create (still never overwrites)
+        with open(path, "x", encoding="utf-8") as f:
+            f.write(text)
     finally:
         tmp.unlink()
 
@@ -153,13 +158,18 @@ def new_project(project_id: str, root: str | Path = ".", *, today: dt.date | Non
         raise InputError([Problem(display_path(p), None, None,
                                   "already exists; qieval new never overwrites a file (choose another "
                                   "project id, or move the file away)") for p in existing])
-    written = []
-    for path, text in files.items():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            _write_new(path, text)
-        except FileExistsError:
-            raise InputError(Problem(display_path(path), None, None,
-                                     "already exists (created meanwhile); not overwritten")) from None
-        written.append(path)
+    written: list[Path] = []
+    try:
+        for path, text in files.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                _write_new(path, text)
+            except FileExistsError:
+                raise InputError(Problem(display_path(path), None, None,
+                                         "already exists (created meanwhile); not overwritten")) from None
+            written.append(path)
+    except BaseException:
+        for path in written:  # all or nothing: remove what this call created
+            path.unlink(missing_ok=True)
+        raise
     return written
