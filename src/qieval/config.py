@@ -322,7 +322,9 @@ class Measure(_Model):
     target_date: dt.date | None = None
     #: A fixed comparison line such as an expected prevalence.
     reference: Reference | None = None
-    #: Decimal places shown (more are used when an interval would otherwise print with equal ends).
+    #: Decimal places shown (a count measure that does not set it shows whole numbers); more are
+    #: used where an interval would otherwise print with equal ends, or a value below 1 with fewer
+    #: than two significant figures.
     decimals: int = Field(default=1, ge=0, le=6)
     #: Attribution settings for this measure (only the keys that differ from the project's).
     attribution: AttributionSettings | None = None
