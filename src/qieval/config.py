@@ -385,13 +385,14 @@ class Measure(_Model):
 
     @property
     def label(self) -> str:
-        """Axis/table label of the unit, e.g. ``%`` or ``per 1,000``."""
+        """Axis/table label of the unit, e.g. ``%`` or ``per 1,000`` (``rate`` for a rate per 1:
+        never "per 1"). Text after a value uses :func:`qieval.report.plain_summary.value_label`."""
         if self.unit_label:
             return self.unit_label
         if self.unit == "percent":
             return "%"
         if self.unit == "rate":
-            return f"per {self.per:,}"
+            return f"per {self.per:,}" if self.per != 1 else "rate"
         return "count" if self.unit == "count" else ""
 
 

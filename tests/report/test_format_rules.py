@@ -252,3 +252,10 @@ def test_count_changes_are_per_period_not_per_unit_of_denominator():
         sentence = sentence.iloc[0]
     assert "denominator" not in sentence
     assert re.search(r"is \+\d+\.\d\d per month \(95% CI", sentence), sentence
+
+
+def test_axis_and_table_labels():
+    assert _measure(unit="rate", denominator="d", per=1).label == "rate"  # never "per 1"
+    assert _measure(unit="rate", denominator="d", per=1000).label == "per 1,000"
+    assert _measure(unit="count").label == "count"  # a column heading, not text after a value
+    assert _measure(unit="count", unit_label="attendances").label == "attendances"
