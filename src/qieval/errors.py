@@ -42,3 +42,8 @@ class InputError(Exception):
     def __init__(self, problems: list[Problem] | Problem):
         self.problems = [problems] if isinstance(problems, Problem) else list(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def argument_error(argument: str, message: str) -> InputError:
+    """An :class:`InputError` about a function argument (no file): shown as ``<argument>::ARG: message``."""
+    return InputError(Problem(file="<argument>", row=None, column=argument, message=message))

@@ -161,7 +161,7 @@ def test_weekly_periods_and_weekday_weekend_breakdown(tmp_path):
 
 def test_the_whole_project_is_one_query():
     from qieval.config import ProjectConfig  # noqa: F401 - compile works on the validated config
-    from qieval.records import compile as cq
+    from qieval.records import compile as query_compiler
 
     import yaml
 
@@ -169,7 +169,7 @@ def test_the_whole_project_is_one_query():
     raw.update(raw.pop("project"))
     raw.update(raw.pop("periods"))
     config = ProjectConfig.model_validate(raw)
-    sql = cq.aggregate_query(config)
+    sql = query_compiler.aggregate_query(config)
     assert ";" not in sql and sql.count("UNION ALL") == 1  # totals + one breakdown (imd_quintile)
     # count_distinct with where: one row per (site, period, patient) with a flag, then a count
     assert 'bool_or((ome_mg_day > 120))' in sql and '"patient_id" IS NOT NULL' in sql

@@ -17,8 +17,8 @@ ALL_SITES = "ALL"
 FAMILIES = ("binomial", "poisson", "gaussian")
 
 
-def _fail(file: str, message: str, *, row: int | None = None, column: str | None = None) -> None:
-    raise InputError(Problem(file=file, row=row, column=column, message=message))
+def _input_error(file: str, message: str, *, row: int | None = None, column: str | None = None) -> InputError:
+    return InputError(Problem(file=file, row=row, column=column, message=message))
 
 
 # dtype of ``Series.dt.to_period("M").dt.to_timestamp()`` (the month starts returned below)
@@ -37,16 +37,16 @@ def _month_start(values: pd.Series, file: str, column: str) -> pd.Series:
         try:
             out = pd.to_datetime(values)
         except (ValueError, TypeError) as exc:
-            _fail(file, f"could not read dates in '{column}': {exc}", column=column)
+            raise _input_error(file, f"could not read dates in '{column}': {exc}", column=column)
     if isinstance(out.dtype, np.dtype):  # naive datetime64: floor with numpy
         arr = out.to_numpy()
         bad = np.isnat(arr)
         if bad.any():
-            _fail(file, f"'{column}' is empty or not a date", row=int(np.flatnonzero(bad)[0]) + 2, column=column)
+            raise _input_error(file, f"'{column}' is empty or not a date", row=int(np.flatnonzero(bad)[0]) + 2, column=column)
         return pd.Series(month_floor(arr), index=values.index)
     bad = out.isna()
     if bad.any():
-        _fail(file, f"'{column}' is empty or not a date", row=int(np.flatnonzero(bad.to_numpy())[0]) + 2,
+        raise _input_error(file, f"'{column}' is empty or not a date", row=int(np.flatnonzero(bad.to_numpy())[0]) + 2,
               column=column)
     return out.dt.to_period("M").dt.to_timestamp()
 
@@ -68,33 +68,33 @@ def tidy_measure(measure_values: pd.DataFrame, family: str) -> pd.DataFrame:
     (1.0 for gaussian). ``period`` is floored to the month start.
     """
     if family not in FAMILIES:
-        _fail(MEASURE, f"family must be one of {', '.join(FAMILIES)}, not {family!r}", column="family")
+        raise _input_error(MEASURE, f"family must be one of {', '.join(FAMILIES)}, not {family!r}", column="family")
     if not isinstance(measure_values, pd.DataFrame):
-        _fail(MEASURE, "expected a table (pandas DataFrame) of measure values")
+        raise _input_error(MEASURE, "expected a table (pandas DataFrame) of measure values")
     df = measure_values
     if len(df) == 0:
-        _fail(MEASURE, "no rows: the measure has no values to analyse")
+        raise _input_error(MEASURE, "no rows: the measure has no values to analyse")
     if family == "gaussian":
         if "value" in df.columns:
             value_cols = ["value"]
         elif {"numerator", "denominator"} <= set(df.columns):
             value_cols = ["numerator", "denominator"]
         else:
-            _fail(MEASURE, "missing column 'value' (or 'numerator' and 'denominator') for family='gaussian'",
+            raise _input_error(MEASURE, "missing column 'value' (or 'numerator' and 'denominator') for family='gaussian'",
                   column="value")
         needed = ["site_id", "period", *value_cols]
     else:
         needed = ["site_id", "period", "numerator", "denominator"]
     for col in needed:
         if col not in df.columns:
-            _fail(MEASURE, f"missing column '{col}'", column=col)
+            raise _input_error(MEASURE, f"missing column '{col}'", column=col)
     site = df["site_id"].astype(str)
     period = _month_start(df["period"], MEASURE, "period").to_numpy()
     values = {}
     for col in needed[2:]:
         values[col], bad = _numbers(df[col])
         if bad.any():
-            _fail(MEASURE, f"'{col}' must be a number", row=int(np.flatnonzero(bad)[0]) + 2, column=col)
+            raise _input_error(MEASURE, f"'{col}' must be a number", row=int(np.flatnonzero(bad)[0]) + 2, column=col)
     if family == "gaussian":
         y = values["value"] if "value" in values else values["numerator"] / values["denominator"]
         n = np.ones(len(df))
@@ -108,13 +108,13 @@ def tidy_measure(measure_values: pd.DataFrame, family: str) -> pd.DataFrame:
             checks.append((y > n, "numerator", "numerator is greater than denominator"))
         for bad, col, msg in checks:
             if bad.any():
-                _fail(MEASURE, msg, row=int(np.flatnonzero(bad)[0]) + 2, column=col)
+                raise _input_error(MEASURE, msg, row=int(np.flatnonzero(bad)[0]) + 2, column=col)
     # sort by site, then month (a stable sort, so within a run of equal keys rows keep their input order)
     site_names, site_code = np.unique(site.to_numpy(dtype=object), return_inverse=True)
     order = np.lexsort((period, site_code))
     same = (site_code[order][1:] == site_code[order][:-1]) & (period[order][1:] == period[order][:-1])
     if same.any():  # the first row repeating an earlier site and month, as ``DataFrame.duplicated`` finds it
-        _fail(MEASURE, "more than one row for the same site and month", row=int(order[1:][same].min()) + 2,
+        raise _input_error(MEASURE, "more than one row for the same site and month", row=int(order[1:][same].min()) + 2,
               column="period")
     return pd.DataFrame({"site_id": site.array.take(order), "period": period[order], "y": y[order], "n": n[order]})
 
@@ -129,11 +129,11 @@ def tidy_interventions(interventions: pd.DataFrame | None, sites: list[str]) -> 
     if interventions is None:
         return pd.DataFrame(columns=cols)
     if not isinstance(interventions, pd.DataFrame):
-        _fail(INTERVENTIONS, "expected a table (pandas DataFrame) of interventions")
+        raise _input_error(INTERVENTIONS, "expected a table (pandas DataFrame) of interventions")
     df = interventions
     for col in ("site_id", "start", "category"):
         if col not in df.columns:
-            _fail(INTERVENTIONS, f"missing column '{col}'", column=col)
+            raise _input_error(INTERVENTIONS, f"missing column '{col}'", column=col)
     if len(df) == 0:
         return pd.DataFrame(columns=cols)
     site = df["site_id"].astype(str).tolist()
@@ -141,15 +141,15 @@ def tidy_interventions(interventions: pd.DataFrame | None, sites: list[str]) -> 
     category = cat.astype(str).str.strip()
     bad = cat.isna().to_numpy() | (category == "").to_numpy()
     if bad.any():
-        _fail(INTERVENTIONS, "category is empty", row=int(np.flatnonzero(bad)[0]) + 2, column="category")
+        raise _input_error(INTERVENTIONS, "category is empty", row=int(np.flatnonzero(bad)[0]) + 2, column="category")
     known = set(sites)
     for i, s in enumerate(site):
         if s not in known and s != ALL_SITES:
-            _fail(INTERVENTIONS, f"site '{s}' has no rows in measure_values", row=i + 2, column="site_id")
+            raise _input_error(INTERVENTIONS, f"site '{s}' has no rows in measure_values", row=i + 2, column="site_id")
     start = pd.to_datetime(df["start"], errors="coerce")
     missing = start.isna().to_numpy()
     if missing.any():
-        _fail(INTERVENTIONS, "start is empty or not a date", row=int(np.flatnonzero(missing)[0]) + 2, column="start")
+        raise _input_error(INTERVENTIONS, "start is empty or not a date", row=int(np.flatnonzero(missing)[0]) + 2, column="start")
     # the row with the first start of each (category, site); ALL rows count at every site
     first: dict[tuple[str, str], int] = {}
     when = start.tolist()

@@ -206,7 +206,7 @@ def install_load_cache() -> None:
     reads the project the runner validated (:func:`write_project_cache`) when its key matches.
     Installed through :func:`qieval.io.load.set_load_cache`, the hook ``load`` itself consults.
     """
-    import qieval.io.load as L
+    from ..io.load import load_project, load_project_data, set_load_cache
 
     if _BASE.get("load_cache_installed"):
         return
@@ -220,10 +220,10 @@ def install_load_cache() -> None:
         if key not in store:
             store.clear()
             data = _read_project_cache(key, cache_file) if cache_file.is_file() else None
-            store[key] = data if data is not None else L.load_project_data(L.load_project(params_path))
+            store[key] = data if data is not None else load_project_data(load_project(params_path))
         return _copy_project(store[key])
 
-    L.set_load_cache(cached)
+    set_load_cache(cached)
     _BASE["load_cache_installed"] = True
 
 
@@ -273,11 +273,11 @@ def reset(cwd: str, seed: int = SEED) -> None:
     random.seed(seed)
     np.random.seed(seed)
     os.chdir(cwd)
-    _clear_namespace()  # last: also removes the ``_qk`` name the reset cell defined
+    _clear_namespace()  # last: also removes the ``qieval_kernel`` name the reset cell defined
 
 
-_PRELOAD_CODE = "import qieval.farm.kernel as _qk\n_qk.preload({modules!r})\ndel _qk"
-_RESET_CODE = "import qieval.farm.kernel as _qk\n_qk.reset({cwd!r}, {seed})"
+_PRELOAD_CODE = "import qieval.farm.kernel as qieval_kernel\nqieval_kernel.preload({modules!r})\ndel qieval_kernel"
+_RESET_CODE = "import qieval.farm.kernel as qieval_kernel\nqieval_kernel.reset({cwd!r}, {seed})"
 
 
 # ---- driving a kernel from the runner ---------------------------------------------------------

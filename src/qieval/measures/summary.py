@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import Measure, ProjectConfig
-from . import intervals as ci
+from . import intervals
 from .series import phase_of
 
 SUMMARY_COLUMNS = [
@@ -38,28 +38,28 @@ SUMMARY_COLUMNS = [
 def _phase_rate(measure: Measure, num: float, den: float, k: int) -> tuple[float, float, float]:
     m = measure.multiplier
     if measure.unit == "percent":
-        lo, hi = ci.wilson(num, den)
+        lo, hi = intervals.wilson(num, den)
         return num / den * m, float(lo) * m, float(hi) * m
     exposure = den if measure.unit == "rate" else k
-    lo, hi = ci.poisson_exact(num)
+    lo, hi = intervals.poisson_exact(num)
     scale = m / exposure if measure.unit == "rate" else 1 / exposure
     return num * scale, float(lo) * scale, float(hi) * scale
 
 
 def _proportion_changes(measure: Measure, b: dict, i: dict) -> dict:
     m = measure.multiplier
-    lo, hi = ci.newcombe_difference(b["num"], b["den"], i["num"], i["den"])
+    lo, hi = intervals.newcombe_difference(b["num"], b["den"], i["num"], i["den"])
     out = {"abs_change": (i["num"] / i["den"] - b["num"] / b["den"]) * m,
            "abs_low": float(lo) * m, "abs_high": float(hi) * m}
     if b["num"] > 0 and i["num"] > 0:
         rr = (i["num"] / i["den"]) / (b["num"] / b["den"])
         se = np.sqrt(1 / i["num"] - 1 / i["den"] + 1 / b["num"] - 1 / b["den"])
-        out |= {"rel_change": rr - 1, "rel_low": rr * np.exp(-ci.Z95 * se) - 1,
-                "rel_high": rr * np.exp(ci.Z95 * se) - 1}
+        out |= {"rel_change": rr - 1, "rel_low": rr * np.exp(-intervals.Z95 * se) - 1,
+                "rel_high": rr * np.exp(intervals.Z95 * se) - 1}
     else:
         out |= {"rel_change": np.nan, "rel_low": np.nan, "rel_high": np.nan,
                 "note": "relative change undefined: no events in the baseline" if b["num"] == 0 else ""}
-    test = ci.two_proportion_test(b["num"], b["den"], i["num"], i["den"])
+    test = intervals.two_proportion_test(b["num"], b["den"], i["num"], i["den"])
     return out | {"test": test["test"], "p_value": test["p_value"]}
 
 
@@ -69,9 +69,9 @@ def _rate_changes(measure: Measure, b: dict, i: dict) -> dict:
     scale = measure.multiplier if measure.unit == "rate" else 1.0
     r1, r2 = b["num"] / e1, i["num"] / e2
     se = np.sqrt(b["num"] / e1**2 + i["num"] / e2**2)
-    rr = ci.rate_ratio(b["num"], e1, i["num"], e2)
-    out = {"abs_change": (r2 - r1) * scale, "abs_low": (r2 - r1 - ci.Z95 * se) * scale,
-           "abs_high": (r2 - r1 + ci.Z95 * se) * scale, "rel_change": rr["ratio"] - 1,
+    rr = intervals.rate_ratio(b["num"], e1, i["num"], e2)
+    out = {"abs_change": (r2 - r1) * scale, "abs_low": (r2 - r1 - intervals.Z95 * se) * scale,
+           "abs_high": (r2 - r1 + intervals.Z95 * se) * scale, "rel_change": rr["ratio"] - 1,
            "rel_low": rr["low"] - 1, "rel_high": rr["high"] - 1,
            "test": "exact conditional test of two Poisson rates", "p_value": rr["p_value"]}
     if b["num"] == 0:  # a ratio against zero is undefined (the exact test still applies)
@@ -87,10 +87,10 @@ def _continuous(value: np.ndarray, phase: np.ndarray) -> dict:
     out: dict = {"baseline_periods": len(b), "intervention_periods": len(i)}
     for name, v in (("baseline", b), ("intervention", i)):
         if len(v):
-            mean, lo, hi = ci.mean_interval(v)
+            mean, lo, hi = intervals.mean_interval(v)
             out |= {f"{name}_rate": mean, f"{name}_low": lo, f"{name}_high": hi}
     if len(b) >= 2 and len(i) >= 2:
-        w = ci.welch(b, i)
+        w = intervals.welch(b, i)
         out |= {"abs_change": w["diff"], "abs_low": w["low"], "abs_high": w["high"],
                 "rel_change": i.mean() / b.mean() - 1, "test": "Welch's t-test", "p_value": w["p_value"]}
     return out

@@ -19,7 +19,7 @@ import pandas as pd
 
 from ..config import ProjectConfig, display_path
 from ..errors import InputError, Problem
-from . import compile as cq
+from . import compile as query_compiler
 from .checks import check_records
 from .source import OpenSource, open_source
 
@@ -62,7 +62,7 @@ def expression_keys(config: ProjectConfig) -> list[tuple[tuple, str]]:
     if rec is not None:
         out += [(("records", "derive", name), text) for name, text in rec.derive.items()]
         out += [(("records", "checks", i, "require"), c.require) for i, c in enumerate(rec.checks)]
-    for p in cq.parts(config):
+    for p in query_compiler.parts(config):
         for key in ("where", "sum", "mean", "median", "count_distinct"):
             text = getattr(p.agg, key)
             if isinstance(text, str) and text:
@@ -115,8 +115,8 @@ def _definition_problems(con: duckdb.DuckDBPyConnection, config: ProjectConfig) 
                 break
         return Problem(label, line, ".".join(map(str, path)), f"{what}: {_sql_error(exc)}")
 
-    for p in cq.parts(config):
-        sql = cq.aggregate_sql(p.agg, config)
+    for p in query_compiler.parts(config):
+        sql = query_compiler.aggregate_sql(p.agg, config)
         if sql is None:
             continue
         try:
@@ -129,7 +129,7 @@ def _definition_problems(con: duckdb.DuckDBPyConnection, config: ProjectConfig) 
     for i, m in enumerate(config.measures):
         if m.from_records is not None and m.breakdown:
             try:
-                con.execute(f"SELECT {cq.quote(m.breakdown)} FROM rec LIMIT 0")
+                con.execute(f"SELECT {query_compiler.quote(m.breakdown)} FROM rec LIMIT 0")
             except duckdb.Error as exc:
                 out.append(bad(("measures", i, "breakdown"),
                                f"measure '{m.id}': breakdown is not a column of the records", exc))
@@ -144,7 +144,7 @@ def _derive_problems(con: duckdb.DuckDBPyConnection, config: ProjectConfig,
     for name, text in config.records.derive.items():
         try:  # with the derived columns before it (DuckDB lets a column refer to an earlier alias)
             con.execute(f"SELECT *{before}, ({text}) FROM src LIMIT 0")
-            before += f", ({text}) AS {cq.quote(name)}"
+            before += f", ({text}) AS {query_compiler.quote(name)}"
         except duckdb.Error as exc:
             out.append(Problem(label, _key_line(config, ("records", "derive", name)),
                                f"records.derive.{name}",
@@ -156,7 +156,7 @@ def _expressions(config: ProjectConfig) -> list[str]:
     """Every SQL text of the params that refers to record columns."""
     rec = config.records
     out = list(rec.derive.values()) + [c.require for c in rec.checks]
-    for p in cq.parts(config):
+    for p in query_compiler.parts(config):
         a = p.agg
         out += [x for x in (a.where, a.sum, a.mean, a.median, a.count_distinct) if x]
     return out
@@ -177,7 +177,7 @@ def _non_numeric(src: OpenSource, config: ProjectConfig, types: dict[str, str]) 
     for col, typ in types.items():
         if typ.upper() != "VARCHAR" or col in roles or not re.search(rf"\b{re.escape(col)}\b", text):
             continue
-        q = cq.quote(col)
+        q = query_compiler.quote(col)
         cell = f"NULLIF(trim({q}), '')"
         good, bad = src.con.execute(
             f"SELECT COUNT(*) FILTER (WHERE TRY_CAST({cell} AS DOUBLE) IS NOT NULL), "
@@ -232,7 +232,7 @@ def aggregate(src: OpenSource, config: ProjectConfig, sites: pd.DataFrame) -> tu
     """Run the compiled query; return (measure_values rows, breakdown rows) on a complete grid."""
     known = set(sites["site_id"])
     site_ids = [s for s in config.sites if s in known]
-    agg = src.con.execute(cq.aggregate_query(config)).df()
+    agg = src.con.execute(query_compiler.aggregate_query(config)).df()
     if agg.empty:
         return pd.DataFrame(columns=VALUE_COLUMNS), pd.DataFrame(columns=BREAKDOWN_COLUMNS)
     agg["period"] = pd.to_datetime(agg["period"]).astype("datetime64[ns]")
@@ -243,7 +243,7 @@ def aggregate(src: OpenSource, config: ProjectConfig, sites: pd.DataFrame) -> tu
     values = _shape(_grid(totals, periods, site_ids), config, sites, None)
     values = values.loc[_usable(values, config)] if len(values) else values
     parts = []
-    for b in cq.breakdowns(config):
+    for b in query_compiler.breakdowns(config):
         sub = agg.loc[agg["__set"] == b].rename(columns={"__group": "group"})
         groups = sorted(sub["group"].unique(), key=str)
         sub = sub.drop(columns=["__set", "__n"])
@@ -383,8 +383,8 @@ def _derive(config: ProjectConfig, sites: pd.DataFrame, *, today: dt.date, check
                                     f"(columns: {', '.join(types)})") for role, col in missing]
             return res
         try:
-            src.con.execute(f"CREATE VIEW rec AS {cq.records_view(config, 'src', types)}")
-            src.con.execute(f"CREATE VIEW rec_rows AS {cq.records_view(config, 'src_rows', types)}")
+            src.con.execute(f"CREATE VIEW rec AS {query_compiler.records_view(config, 'src', types)}")
+            src.con.execute(f"CREATE VIEW rec_rows AS {query_compiler.records_view(config, 'src_rows', types)}")
         except duckdb.Error as exc:
             res.problems = _derive_problems(src.con, config, types) or [
                 Problem(label, config.key_line("records", "derive"), "records.derive",

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError, Problem
+from ..errors import InputError, argument_error
 from . import mdc_rules as rules
 
 __all__ = ["mdc", "mdc_icons", "r_mean", "LIMIT", "LIMIT_CLOSE", "SCREEN", "NO_FACET"]
@@ -57,10 +57,6 @@ _ATTRS_KEY = "mdc"
 _NS = np.dtype("datetime64[ns]")
 
 
-def _fail(arg: str, message: str) -> InputError:
-    return InputError(Problem(file="<argument>", row=None, column=arg, message=message))
-
-
 def _is_number(v: Any) -> bool:
     return isinstance(v, numbers.Real) and not isinstance(v, bool) and bool(np.isfinite(v))
 
@@ -72,9 +68,9 @@ def _to_dates(values: Any, arg: str) -> pd.DatetimeIndex:
     try:
         out = pd.DatetimeIndex(pd.to_datetime(list(values)))
     except (ValueError, TypeError) as exc:
-        raise _fail(arg, f"expected dates, got {values!r} ({exc})") from None
+        raise argument_error(arg, f"expected dates, got {values!r} ({exc})") from None
     if out.hasnans:
-        raise _fail(arg, "dates must not be missing")
+        raise argument_error(arg, "dates must not be missing")
     return out.as_unit("ns")
 
 
@@ -83,47 +79,47 @@ def _validate(
     improvement_direction: Any, target: Any, screen_outliers: Any,
 ) -> None:
     if not isinstance(data, pd.DataFrame):
-        raise _fail("data", f"data must be a pandas DataFrame, not {type(data).__name__}")
+        raise argument_error("data", f"data must be a pandas DataFrame, not {type(data).__name__}")
     for arg, col in (("value", value), ("date", date), ("facet", facet)):
         if arg == "facet" and col is None:
             continue
         if not isinstance(col, str):
-            raise _fail(arg, f"{arg} must be a column name (str), not {col!r}")
+            raise argument_error(arg, f"{arg} must be a column name (str), not {col!r}")
         if col not in data.columns:
-            raise _fail(arg, f"'{col}' must be a column of data (columns: {', '.join(map(str, data.columns))})")
+            raise argument_error(arg, f"'{col}' must be a column of data (columns: {', '.join(map(str, data.columns))})")
     if facet is not None and facet in _OUTPUT:
-        raise _fail("facet", f"facet column name '{facet}' clashes with an output column; rename it")
+        raise argument_error("facet", f"facet column name '{facet}' clashes with an output column; rename it")
     if improvement_direction not in _DIRECTIONS:
-        raise _fail(
+        raise argument_error(
             "improvement_direction",
             f"improvement_direction must be one of 'increase', 'neutral', 'decrease', not {improvement_direction!r}",
         )
     if not isinstance(screen_outliers, (bool, np.bool_)):
-        raise _fail("screen_outliers", f"screen_outliers must be True or False, not {screen_outliers!r}")
+        raise argument_error("screen_outliers", f"screen_outliers must be True or False, not {screen_outliers!r}")
     if fix_after_n_points is not None and not (_is_number(fix_after_n_points) and fix_after_n_points >= 12):
-        raise _fail(
+        raise argument_error(
             "fix_after_n_points",
             f"fix_after_n_points must be a single number >= 12 (NHSRplotthedots rule), not {fix_after_n_points!r}",
         )
     facets: set[Any] = set() if facet is None else set(data[facet].dropna().unique().tolist())
     if isinstance(rebase, Mapping):
         if facet is None:
-            raise _fail("rebase", "rebase must be a list of dates (not a dict) when facet is not set")
+            raise argument_error("rebase", "rebase must be a list of dates (not a dict) when facet is not set")
         unknown = [k for k in rebase if k not in facets]
         if unknown:
-            raise _fail("rebase", f"rebase keys {unknown!r} are not values of the facet column '{facet}'")
+            raise argument_error("rebase", f"rebase keys {unknown!r} are not values of the facet column '{facet}'")
     if target is not None:
         if isinstance(target, Mapping):
             if facet is None:
-                raise _fail("target", "target must be a single number (not a dict) when facet is not set")
+                raise argument_error("target", "target must be a single number (not a dict) when facet is not set")
             unknown = [k for k in target if k not in facets]
             if unknown:
-                raise _fail("target", f"target keys {unknown!r} are not values of the facet column '{facet}'")
+                raise argument_error("target", f"target keys {unknown!r} are not values of the facet column '{facet}'")
             bad = {k: v for k, v in target.items() if not _is_number(v)}
             if bad:
-                raise _fail("target", f"target values must be numbers, got {bad!r}")
+                raise argument_error("target", f"target values must be numbers, got {bad!r}")
         elif not _is_number(target):
-            raise _fail("target", f"target must be a number or a dict facet -> number, not {target!r}")
+            raise argument_error("target", f"target must be a number or a dict facet -> number, not {target!r}")
 
 
 def _dates(column: pd.Series, date: str) -> np.ndarray:
@@ -131,19 +127,19 @@ def _dates(column: pd.Series, date: str) -> np.ndarray:
     if isinstance(column.dtype, np.dtype) and column.dtype == _NS:
         x = column.to_numpy()  # already naive nanosecond dates: nothing to convert
         if np.isnat(x).any():
-            raise _fail("date", f"date column '{date}' has a missing date")
+            raise argument_error("date", f"date column '{date}' has a missing date")
         return x
     try:
         x = pd.to_datetime(column)
     except (ValueError, TypeError) as exc:
-        raise _fail("date", f"date column '{date}' must hold dates ({exc})") from None
+        raise argument_error("date", f"date column '{date}' must hold dates ({exc})") from None
     if not pd.api.types.is_datetime64_any_dtype(x):
-        raise _fail("date", f"date column '{date}' must hold dates")
+        raise argument_error("date", f"date column '{date}' must hold dates")
     if getattr(x.dt, "tz", None) is not None:
         x = x.dt.tz_localize(None)
     x = x.astype("datetime64[ns]")
     if x.isna().any():
-        raise _fail("date", f"date column '{date}' has a missing date")
+        raise argument_error("date", f"date column '{date}' has a missing date")
     return x.to_numpy()
 
 
@@ -155,7 +151,7 @@ def _duplicate_error(f: np.ndarray, x: np.ndarray, date: str, facet: str | None)
         return None
     where = df.loc[dup].iloc[0]
     which = "" if facet is None else f" for facet {where['f']!r}"
-    return _fail("date", f"duplicate rows found in '{date}': {where['x'].date()}{which}")
+    return argument_error("date", f"duplicate rows found in '{date}': {where['x'].date()}{which}")
 
 
 def _prepare(data: pd.DataFrame, value: str, date: str, facet: str | None
@@ -167,17 +163,17 @@ def _prepare(data: pd.DataFrame, value: str, date: str, facet: str | None
     """
     y = data[value]
     if not pd.api.types.is_numeric_dtype(y) or pd.api.types.is_bool_dtype(y):
-        raise _fail("value", f"value column '{value}' must be numeric (it is {y.dtype})")
+        raise argument_error("value", f"value column '{value}' must be numeric (it is {y.dtype})")
     if not (isinstance(y.dtype, np.dtype) and y.dtype == np.float64):
         y = y.astype("float64")
     y = y.to_numpy()
     missing = np.isnan(y)
     if missing.any():
         at = int(np.flatnonzero(missing)[0])
-        raise _fail("value", f"value column '{value}' has a missing value (data row position {at}); "
+        raise argument_error("value", f"value column '{value}' has a missing value (data row position {at}); "
                              "Making Data Count charts need a value for every date")
     if not np.isfinite(y).all():
-        raise _fail("value", f"value column '{value}' has an infinite value")
+        raise argument_error("value", f"value column '{value}' has an infinite value")
     x = _dates(data[date], date)
     if facet is None:
         f = np.full(len(y), NO_FACET, dtype=object)
@@ -189,7 +185,7 @@ def _prepare(data: pd.DataFrame, value: str, date: str, facet: str | None
         return f[order], xs, y[order]
     fc = data[facet]
     if fc.isna().any():
-        raise _fail("facet", f"facet column '{facet}' has a missing value")
+        raise argument_error("facet", f"facet column '{facet}' has a missing value")
     f = fc.to_numpy()
     error = _duplicate_error(f, x, date, facet)
     if error is not None:
@@ -436,21 +432,21 @@ def _icon_names(result: pd.DataFrame, improvement_direction: str | None = None
     """:func:`mdc_icons` before it becomes a table: the facet column name, and per facet (in
     facet order) the facet value, the variation icon and the assurance icon."""
     if not isinstance(result, pd.DataFrame):
-        raise _fail("result", "result must be the DataFrame returned by mdc()")
+        raise argument_error("result", "result must be the DataFrame returned by mdc()")
     meta = result.attrs.get(_ATTRS_KEY, {})
     facet_col = meta.get("facet_column", result.columns[0] if len(result.columns) else "f")
     missing = [c for c in (facet_col, "x", "point_type", "lpl", "upl", "target") if c not in result.columns]
     if missing:
-        raise _fail("result", f"result lacks columns {missing}; pass the DataFrame returned by mdc()")
+        raise argument_error("result", f"result lacks columns {missing}; pass the DataFrame returned by mdc()")
     direction = improvement_direction or meta.get("improvement_direction") or _infer_direction(result)
     if direction is None:
         if (result["point_type"].isin(["special_cause_improvement", "special_cause_concern"]).any()
                 or result["target"].notna().any()):
-            raise _fail("improvement_direction",
+            raise argument_error("improvement_direction",
                         "cannot tell the improvement direction: pass improvement_direction=")
         direction = "increase"
     if direction not in _DIRECTIONS:
-        raise _fail("improvement_direction",
+        raise argument_error("improvement_direction",
                     f"improvement_direction must be 'increase', 'neutral' or 'decrease', not {direction!r}")
 
     last = _last_points(result, facet_col)

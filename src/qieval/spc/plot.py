@@ -12,17 +12,13 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from ..errors import InputError, Problem
+from ..errors import argument_error
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
 _QIC = {"x", "y", "cl", "lcl", "ucl", "sigma_signal", "runs_signal"}
 _MDC = {"x", "y", "mean", "lpl", "upl", "nlpl", "nupl", "point_type", "rebase_group"}
-
-
-def _bad(message: str) -> InputError:
-    return InputError(Problem(file="<argument>", row=None, column="result", message=message))
 
 
 def plot(result: pd.DataFrame, *, mr: pd.DataFrame | None = None, title: str = "", ylabel: str = "",
@@ -46,7 +42,7 @@ def plot(result: pd.DataFrame, *, mr: pd.DataFrame | None = None, title: str = "
         Draw the legend (right of the chart).
     """
     if not isinstance(result, pd.DataFrame):
-        raise _bad(f"result must be the DataFrame returned by qic() or mdc(), not {type(result).__name__}")
+        raise argument_error("result", f"result must be the DataFrame returned by qic() or mdc(), not {type(result).__name__}")
     from ..report import figures  # lazily: spc stays free of report and matplotlib imports
 
     columns = set(result.columns)
@@ -55,23 +51,23 @@ def plot(result: pd.DataFrame, *, mr: pd.DataFrame | None = None, title: str = "
         return figures.mdc_figure(result, facet_column=facet, title=title, ylabel=ylabel, legend=legend)
     if not _QIC <= columns:
         missing = sorted(_QIC - columns)
-        raise _bad(f"result lacks the columns {', '.join(missing)} of a qic() result (or those of an mdc() result)")
+        raise argument_error("result", f"result lacks the columns {', '.join(missing)} of a qic() result (or those of an mdc() result)")
     direction = improvement_direction or "neutral"
     if direction not in ("increase", "decrease", "neutral"):
-        raise InputError(Problem("<argument>", None, "improvement_direction",
-                                 f"expected 'increase', 'decrease' or 'neutral', not {improvement_direction!r}"))
+        raise argument_error("improvement_direction",
+                             f"expected 'increase', 'decrease' or 'neutral', not {improvement_direction!r}")
     meta = result.attrs.get("qic", {})
     chart = meta.get("chart") or ("run" if result["ucl"].isna().all() else "i")
     facets = meta.get("facets") or [c for c in result.columns[: list(result.columns).index("x")]]
     if mr is not None and not {"x", "y", "cl", "ucl"} <= set(mr.columns):
-        raise InputError(Problem("<argument>", None, "mr", "mr must be the qic(chart='mr') result of the same data"))
+        raise argument_error("mr", "mr must be the qic(chart='mr') result of the same data")
     if "x" in result.columns and result["x"].dtype == object and not facets:
         try:  # dates given as text: draw on a time axis
             result = result.assign(x=pd.to_datetime(result["x"]))
         except (ValueError, TypeError):
             pass
     if mr is not None and len(mr) != len(result):
-        raise InputError(Problem("<argument>", None, "mr", f"mr has {len(mr)} rows, result {len(result)}"))
+        raise argument_error("mr", f"mr has {len(mr)} rows, result {len(result)}")
     return figures.qic_figure(result, chart=chart, improvement_direction=direction, facets=list(facets),
                               mr=mr, title=title, ylabel=ylabel, legend=legend)
 

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError, Problem
+from ..errors import argument_error
 from .anhoej import runs_analysis
 from .limits import CHARTS, NEEDS_N, ChartInput
 from .qic_segments import seg_nanmedian
@@ -47,17 +47,13 @@ RESULT_COLUMNS = (
 )
 
 
-def _bad(arg: str, message: str) -> InputError:
-    return InputError(Problem(file="<argument>", row=None, column=arg, message=message))
-
-
 # ---------------------------------------------------------------------------------------------
 # Argument handling
 # ---------------------------------------------------------------------------------------------
 
 def _column(data: pd.DataFrame, name: Any, arg: str) -> pd.Series:
     if not isinstance(name, str) or name not in data.columns:
-        raise _bad(arg, f"column {name!r} not found in data (columns: {', '.join(map(str, data.columns))})")
+        raise argument_error(arg, f"column {name!r} not found in data (columns: {', '.join(map(str, data.columns))})")
     return data[name]
 
 
@@ -65,11 +61,11 @@ def _numeric(s: pd.Series, arg: str) -> np.ndarray:
     if isinstance(s.dtype, np.dtype) and s.dtype.kind in "fiu":  # numeric already: just as float
         return s.to_numpy(dtype=float, copy=True)
     if isinstance(s.dtype, pd.CategoricalDtype):
-        raise _bad(arg, f"column {s.name!r} must be numeric, not categorical")
+        raise argument_error(arg, f"column {s.name!r} must be numeric, not categorical")
     try:
         out = pd.to_numeric(s, errors="raise")
     except (TypeError, ValueError) as exc:
-        raise _bad(arg, f"column {s.name!r} must be numeric ({exc})") from None
+        raise argument_error(arg, f"column {s.name!r} must be numeric ({exc})") from None
     return pd.Series(out).to_numpy(dtype=float, na_value=np.nan)
 
 
@@ -84,10 +80,10 @@ def _per_row(value: Any, data: pd.DataFrame, arg: str) -> np.ndarray:
         try:
             return np.full(nrow, float(value))
         except (TypeError, ValueError):
-            raise _bad(arg, f"{arg} must be a number, got {value!r}") from None
+            raise argument_error(arg, f"{arg} must be a number, got {value!r}") from None
     arr = np.asarray(value, dtype=float)
     if arr.shape != (nrow,):
-        raise _bad(arg, f"{arg} must be a number or have one value per row of data ({nrow})")
+        raise argument_error(arg, f"{arg} must be a number or have one value per row of data ({nrow})")
     return arr
 
 
@@ -97,9 +93,9 @@ def _positions(value: Any, arg: str) -> np.ndarray:
     out = []
     for v in vals:
         if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)):
-            raise _bad(arg, f"{arg} must be point positions counted from 1 (integers), got {v!r}")
+            raise argument_error(arg, f"{arg} must be point positions counted from 1 (integers), got {v!r}")
         if not np.isfinite(v):
-            raise _bad(arg, f"{arg} must be finite, got {v!r}")
+            raise argument_error(arg, f"{arg} must be finite, got {v!r}")
         out.append(float(v))
     return np.asarray(out, dtype=float)
 
@@ -109,7 +105,7 @@ def _facet_names(facets: Any) -> list[str]:
         return []
     names = [facets] if isinstance(facets, str) else list(facets)
     if not 1 <= len(names) <= 2 or not all(isinstance(f, str) for f in names):
-        raise _bad("facets", "facets must be one column name or a list of two column names")
+        raise argument_error("facets", "facets must be one column name or a list of two column names")
     return names
 
 
@@ -286,19 +282,19 @@ def qic_columns(
     adding columns of their own build the frame once)."""
     # --- arguments ---------------------------------------------------------------------------
     if not isinstance(data, pd.DataFrame):
-        raise _bad("data", "data must be a pandas DataFrame")
+        raise argument_error("data", "data must be a pandas DataFrame")
     if not isinstance(chart, str) or chart not in CHARTS:
-        raise _bad("chart", f"unknown chart {chart!r}; use one of {', '.join(CHARTS)}")
+        raise argument_error("chart", f"unknown chart {chart!r}; use one of {', '.join(CHARTS)}")
     if agg not in AGG_FUNCTIONS:
-        raise _bad("agg", f"unknown agg {agg!r}; use one of {', '.join(AGG_FUNCTIONS)}")
+        raise argument_error("agg", f"unknown agg {agg!r}; use one of {', '.join(AGG_FUNCTIONS)}")
     if chart in NEEDS_N and n is None:
-        raise _bad("n", f"a {chart} chart needs a denominator column n")
+        raise argument_error("n", f"a {chart} chart needs a denominator column n")
     if isinstance(multiply, (bool, np.bool_)) or not isinstance(multiply, (int, float, np.integer, np.floating)):
-        raise _bad("multiply", f"multiply must be a number, got {multiply!r}")
+        raise argument_error("multiply", f"multiply must be a number, got {multiply!r}")
     facet_names = _facet_names(facets)
     clash = [f for f in facet_names if f in RESULT_COLUMNS]
     if clash:
-        raise _bad("facets", f"facet column name {clash[0]!r} clashes with a result column; rename it")
+        raise argument_error("facets", f"facet column name {clash[0]!r} clashes with a result column; rename it")
     xs, categorical = _x_kind(_column(data, x, "x"))
     ys = _numeric(_column(data, y, "y"), "y")
     got_n = n is not None
@@ -312,7 +308,7 @@ def qic_columns(
     else:
         fz = _positions(freeze, "freeze")
         if len(fz) != 1:
-            raise _bad("freeze", "freeze must be one position")
+            raise argument_error("freeze", "freeze must be one position")
         freeze_at = float(fz[0])
     excl = np.zeros(0) if exclude is None else _positions(exclude, "exclude")
 
@@ -347,7 +343,7 @@ def qic_columns(
     npts = len(first)
 
     if chart == "t" and np.nanmin(np.append(agg_vals["y"], np.inf)) <= 0:
-        raise _bad("y", "time between events (t chart) must be greater than zero")
+        raise argument_error("y", "time between events (t chart) must be greater than zero")
 
     # --- positions, parts, baseline, exclusions, segments ------------------------------------
     fid = np.cumsum(new_facet) - 1
