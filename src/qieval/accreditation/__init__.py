@@ -3,7 +3,7 @@ over rounds, status rules, linked measures checked against the project's data.
 
 Modules, one job each: :mod:`.framework` (framework YAML), :mod:`.rounds` (round names),
 :mod:`.assessments` (the standards_assessments table), :mod:`.measure_checks` (linked measures
-against the data), :mod:`.rules` (status rules), :mod:`.summary` (status table, plain English).
+against the data), :mod:`.status_rules` (status rules), :mod:`.evaluation` (status table, plain English).
 """
 
 from .assessments import load_assessments, validate_assessments

@@ -60,7 +60,7 @@ class Standard(_Model):
 
 
 class Rule(_Model):
-    """The accreditation rule (see :mod:`qieval.accreditation.rules` for the semantics).
+    """The accreditation rule (see :mod:`qieval.accreditation.status_rules` for the semantics).
 
     - ``min_level``: a standard is *met* at this level or above (with evidence when required);
     - ``evidence_required``: a met standard needs a non-blank evidence reference;

@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..config import ProjectConfig
 from .framework import Framework
-from .rules import measure_meets
+from .status_rules import measure_meets
 
 CHECK_COLUMNS = ["site_id", "round_no", "round", "standard_id", "measure_id", "window_start",
                  "window_end", "months", "numerator", "denominator", "value", "comparison",

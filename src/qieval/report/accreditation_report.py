@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..accreditation import rules
+from ..accreditation import status_rules
 from ..accreditation.assessments import load_assessments
 from ..accreditation.framework import Framework, load_for_project, settings
 from ..accreditation.measure_checks import measure_checks, round_dates, window
-from ..accreditation.summary import (Evaluation, evaluate, fmt_value, shown_value, summary_sentences,
+from ..accreditation.evaluation import (Evaluation, evaluate, fmt_value, shown_value, summary_sentences,
                                       write_status_csv)
 from ..config import Measure, project_path
 from ..disclosure import DisclosurePolicy, policy_for
@@ -287,7 +287,7 @@ class AccreditationReport:
             s[["site_id", "round_no", "standard_id", "level"]], on=["site_id", "round_no", "standard_id"])
         latest = merged.groupby("site_id")["round_no"].transform("max") == merged["round_no"]
         return [x for x in merged.loc[latest].itertuples(index=False)
-                if rules.contradicted(x.level, x.meets, rule)]
+                if status_rules.contradicted(x.level, x.meets, rule)]
 
     def _icons(self, site_id: str, m: Measure) -> str:
         spc = self.spc.get((site_id, m.id))

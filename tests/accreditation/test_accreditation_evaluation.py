@@ -9,7 +9,7 @@ import os
 import pandas as pd
 import pytest
 
-from qieval.accreditation.summary import evaluate, summary_sentences, write_status_csv
+from qieval.accreditation.evaluation import evaluate, summary_sentences, write_status_csv
 
 from accreditation_helpers import assessments, checks
 

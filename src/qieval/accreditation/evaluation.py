@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..format import csv_text, write_atomic
-from . import rules
+from . import status_rules
 from .framework import Framework
 
 STATUS_COLUMNS = ["site_id", "site_name", "status", "history", "first_accredited", "latest_round",
@@ -46,8 +46,8 @@ def standard_rows(assessments: pd.DataFrame, framework: Framework) -> pd.DataFra
     out = grid.merge(assessments[["site_id", "round_no", "standard_id", "level", "evidence", "assessed_on"]],
                      on=["site_id", "round_no", "standard_id"], how="left")
     out["assessed"] = out["level"].notna()
-    out["claimed"] = [rules.claimed_met(lv, rule) for lv in out["level"]]
-    out["met"] = [rules.standard_met(lv, ev, rule) for lv, ev in zip(out["level"], out["evidence"])]
+    out["claimed"] = [status_rules.claimed_met(lv, rule) for lv in out["level"]]
+    out["met"] = [status_rules.standard_met(lv, ev, rule) for lv, ev in zip(out["level"], out["evidence"])]
     return out.sort_values(["site_id", "round_no", "order"], kind="stable").reset_index(drop=True)
 
 
@@ -62,7 +62,7 @@ def round_rows(standards: pd.DataFrame, checks: pd.DataFrame, framework: Framewo
                      "assessed_on": g["assessed_on"].max(), "standards_met": int(g["met"].sum()),
                      "standards_total": len(g), "measures_met": int(c["meets"].sum()),
                      "measures_total": len(c),
-                     "accredited": rules.round_accredited(list(g["met"]), list(c["meets"]), rule)})
+                     "accredited": status_rules.round_accredited(list(g["met"]), list(c["meets"]), rule)})
     return pd.DataFrame(rows, columns=["site_id", "round_no", "round", "assessed_on", "standards_met",
                                        "standards_total", "measures_met", "measures_total", "accredited"])
 
@@ -123,14 +123,14 @@ def _site_row(site: str, name: str, standards: pd.DataFrame, rounds: pd.DataFram
     last = r.iloc[-1]
     latest = s.loc[s["round_no"] == last["round_no"]]
     base = s.loc[s["round_no"] == 0].set_index("standard_id")["level"]
-    n_improved = sum(rules.improved(x.level, base.get(x.standard_id), x.evidence, rule)
+    n_improved = sum(status_rules.improved(x.level, base.get(x.standard_id), x.evidence, rule)
                      for x in latest.itertuples(index=False)) if last["round_no"] > 0 else 0
-    status = rules.site_status(bool(last["accredited"]), n_improved, rule)
-    hist = rules.history(list(r["accredited"]))
+    status = status_rules.site_status(bool(last["accredited"]), n_improved, rule)
+    hist = status_rules.history(list(r["accredited"]))
     first = r.loc[r["accredited"], "round"]
     c = checks.loc[(checks["site_id"] == site) & (checks["round_no"] == last["round_no"])]
     claims = latest.set_index("standard_id")["level"]
-    contra = [x for x in c.itertuples(index=False) if rules.contradicted(claims.get(x.standard_id), x.meets, rule)]
+    contra = [x for x in c.itertuples(index=False) if status_rules.contradicted(claims.get(x.standard_id), x.meets, rule)]
     reasons: list[str] = []
     if status == "accredited":
         reasons.append(f"all {last['standards_total']} standards at level {rule.min_level} or above"
@@ -195,7 +195,7 @@ def summary_sentences(status: pd.DataFrame, noun: str = "practices") -> list[str
     """
     n = len(status)
     out = []
-    for st in rules.STATUSES:
+    for st in status_rules.STATUSES:
         sel = status.loc[status["status"] == st]
         who = f": {_names(sel)}" if len(sel) else ""
         out.append(f"{len(sel)} of {n} {noun} {STATUS_WORDS[st]}{who}.")
