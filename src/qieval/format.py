@@ -107,10 +107,11 @@ def write_atomic(path: Path | str, data: str | bytes, *, mode: int | None = None
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
-        if isinstance(data, bytes):
-            tmp.write_bytes(data)
-        else:
-            tmp.write_text(data, encoding="utf-8")
+        # with a mode (e.g. 0o600) the temporary file is private from its creation, not only once
+        # written: no other user can read the bytes in between
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if mode is not None else 0o666)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data if isinstance(data, bytes) else data.encode("utf-8"))
         if mode is not None:
             os.chmod(tmp, mode)
         os.replace(tmp, path)
