@@ -1,7 +1,8 @@
 """The per-site report: everything the site notebook shows, one method per section.
 
-``prepare`` loads and validates the project, computes the site's results once (and writes them as
-``<output_dir>/<site_id>.json`` for later reports), and the section methods only format them.
+``prepare`` loads and validates the project and computes the site's results once;
+``write_results`` writes them as ``<output_dir>/<site_id>.json`` for later reports; the section
+methods only format them.
 """
 
 from __future__ import annotations
@@ -157,6 +158,7 @@ class SiteReport:
     attributions: dict = field(default_factory=dict)
     audience: str = "evaluator"
     policy: DisclosurePolicy | None = None
+    output_dir: Path | None = None
 
     @property
     def config(self):
@@ -369,11 +371,11 @@ def _records(summary: pd.DataFrame) -> list[dict]:
 
 def prepare(params_path: str | Path, site_id: str, output_dir: str | Path | None = None,
             audience: str = "evaluator") -> SiteReport:
-    """Load the project, compute one site's results, write ``<output_dir>/<site_id>.json``.
+    """Load the project and compute one site's results (written by :func:`write_results`).
 
     ``audience``: ``evaluator`` (restricted, full numbers) or ``commissioner`` / ``public`` (the
     params' small-number policy applied to tables, charts and text; see :mod:`qieval.disclosure`).
-    The JSON of key results is written for evaluator copies only."""
+    ``output_dir`` (relative: from the project root) is where :func:`write_results` writes."""
     data = load(params_path)
     output_dir = project_path(data.config.root, output_dir)  # relative: from the project root
     if not (data.sites["site_id"].to_numpy() == site_id).any():
@@ -386,8 +388,16 @@ def prepare(params_path: str | Path, site_id: str, output_dir: str | Path | None
            if not series[m.id].empty}
     report = SiteReport(data, site_id, summary, series, cycles, spc,
                         provenance(data.files, data.config.params_path, data.config.root),
-                        audience=audience, policy=policy_for(audience, data.config))
-    if output_dir is not None and audience == "evaluator":
-        write_atomic(path_inside(output_dir, f"{site_id}.json"),
-                     json.dumps(report.results(), indent=1, sort_keys=True, default=str))
+                        audience=audience, policy=policy_for(audience, data.config), output_dir=output_dir)
     return report
+
+
+def write_results(report: SiteReport) -> Path | None:
+    """Write ``<output_dir>/<site_id>.json``, the key results later reports read.
+
+    Evaluator copies only (a commissioner or public copy writes nothing); nothing without an
+    ``output_dir``. Returns the path written, or None."""
+    if report.output_dir is None or report.audience != "evaluator":
+        return None
+    return write_atomic(path_inside(report.output_dir, f"{report.site_id}.json"),
+                        json.dumps(report.results(), indent=1, sort_keys=True, default=str))
