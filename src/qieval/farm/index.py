@@ -134,8 +134,12 @@ def render_index(reports_dir: Path, audience: str = "evaluator") -> str:
     body = ("".join(sections) if sections
             else "<p>No reports yet: run <code>qieval run params/&lt;project&gt;.yaml</code>.</p>")
     heading = ": evaluator copies (restricted)" if audience == "evaluator" else f": {audience} copies"
+    others = sorted({m.get("audience") for _, m in _manifests(reports_dir)} - {"evaluator", None})
+    links = ", ".join(f'<a href="{escape(index_name(a))}">{escape(a)} copies</a>' for a in others
+                      if isinstance(a, str) and a.isidentifier())
     banner = ('<p class="muted"><strong>RESTRICTED</strong>: evaluator copies with unsuppressed small numbers; '
-              "copies for other audiences have their own index.</p>" if audience == "evaluator" else
+              "copies for other audiences have their own index" + (f": {links}" if links else "") + ".</p>"
+              if audience == "evaluator" else
               f'<p class="muted">Copies for the {escape(audience)} audience only (small-number policy applied).</p>')
     return f"""<!DOCTYPE html>
 <html lang="en-GB" data-audience="{escape(audience)}">
