@@ -21,6 +21,7 @@ import io
 import json
 import math
 import shutil
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -36,9 +37,7 @@ SHARED_DIR = ".shared"
 def attribution_key(values: pd.DataFrame, cycles: pd.DataFrame, measure: Measure,
                     settings: AttributionSettings | None = None) -> str:
     """SHA-256 of what :func:`qieval.report.attribution_section.fit_measure` reads, plus qieval's code."""
-    from ..farm.kernel import code_digest
-
-    h = hashlib.sha256(code_digest().encode())
+    h = hashlib.sha256(_code_digest().encode())
     h.update(measure.model_dump_json().encode())
     h.update((settings.model_dump_json() if settings is not None else "").encode())
     mine = values.loc[values["measure_id"].to_numpy() == measure.id]
@@ -47,6 +46,19 @@ def attribution_key(values: pd.DataFrame, cycles: pd.DataFrame, measure: Measure
         cols = [c for c in cols if c in frame.columns]
         h.update(json.dumps(cols).encode())
         h.update(pd.util.hash_pandas_object(frame[cols], index=False).to_numpy().tobytes())
+    return h.hexdigest()
+
+
+@lru_cache(maxsize=1)
+def _code_digest() -> str:
+    """qieval's version and a digest of its Python sources (once per process)."""
+    import qieval
+
+    pkg = Path(qieval.__file__).resolve().parent
+    h = hashlib.sha256(f"qieval {qieval.__version__}\n".encode())
+    for p in sorted(pkg.rglob("*.py")):
+        if "__pycache__" not in p.parts:
+            h.update(str(p.relative_to(pkg)).encode() + b"\0" + p.read_bytes() + b"\0")
     return h.hexdigest()
 
 
