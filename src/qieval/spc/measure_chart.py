@@ -38,7 +38,7 @@ import pandas as pd
 
 from ..config import Measure
 from .dispersion import Dispersion, dispersion
-from .qic import qic, qic_columns
+from .qic import QicOptions, qic, qic_columns
 from .signals import assurance_icon, last_point_state, point_types, variation_icon
 
 MIN_BASELINE_POINTS = 12
@@ -194,10 +194,10 @@ def _qic_phases(series: pd.DataFrame, measure: Measure, chart: str, n_base: int,
         freeze = n_base if k == 0 and 0 < n_base < len(chunk) else None
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            cols = qic_columns(chunk, "period", y, n, chart=chart, freeze=freeze, multiply=mult,
-                               target=measure.target)  # qic() before it becomes a frame
+            cols = qic_columns(chunk, "period", y, n, QicOptions(  # qic() before it becomes a frame
+                chart=chart, freeze=freeze, multiply=mult, target=measure.target))
             if chart == "i":  # the moving-range chart drawn under every I chart (qicharts2 users expect it)
-                mr = qic_columns(chunk, "period", y, n, chart="mr", freeze=freeze, multiply=mult)
+                mr = qic_columns(chunk, "period", y, n, QicOptions(chart="mr", freeze=freeze, multiply=mult))
         n_points = len(cols["x"])
         if chart == "i":
             cols["mr"], cols["mr_cl"], cols["mr_ucl"] = mr["y"], mr["cl"], mr["ucl"]

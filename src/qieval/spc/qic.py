@@ -27,6 +27,7 @@ series). The behaviour follows qicharts2's ``qic()`` and ``qic.agg()`` (``R/qic.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -45,6 +46,26 @@ RESULT_COLUMNS = (
     "include", "n_obs", "n_useful", "longest_run", "longest_run_max", "n_crossings",
     "n_crossings_min", "runs_signal", "sigma_signal",
 )
+
+
+
+@dataclass(frozen=True)
+class QicOptions:
+    """:func:`qic`'s keyword arguments (see its docstring), given once to :func:`qic_columns`.
+
+    The defaults are :func:`qic`'s (a test keeps the two in step)."""
+
+    chart: str = "run"
+    facets: str | Sequence[str] | None = None
+    freeze: int | None = None
+    part: int | Sequence[int] | str | None = None
+    exclude: int | Sequence[int] | None = None
+    multiply: float = 1
+    cl: float | str | Sequence[float] | None = None
+    target: float | str | Sequence[float] | None = None
+    y_neg: bool = True
+    screen_mr: bool = True
+    agg: str = "mean"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -252,34 +273,22 @@ def qic(
     point of the part; ``result.attrs["qic"]`` keeps the chart type and facet names (for
     :func:`qieval.spc.plot`). Raises :class:`~qieval.errors.InputError` for unusable arguments.
     """
-    out = pd.DataFrame(qic_columns(
-        data, x, y, n, chart=chart, facets=facets, freeze=freeze, part=part, exclude=exclude,
-        multiply=multiply, cl=cl, target=target, y_neg=y_neg, screen_mr=screen_mr, agg=agg,
-    ))
+    out = pd.DataFrame(qic_columns(data, x, y, n, QicOptions(
+        chart=chart, facets=facets, freeze=freeze, part=part, exclude=exclude, multiply=multiply,
+        cl=cl, target=target, y_neg=y_neg, screen_mr=screen_mr, agg=agg)))
     out.attrs["qic"] = {"chart": chart, "facets": _facet_names(facets), "y": y}  # read by spc.plot
     return out
 
 
-def qic_columns(
-    data: pd.DataFrame,
-    x: str,
-    y: str,
-    n: str | None = None,
-    *,
-    chart: str = "run",
-    facets: str | Sequence[str] | None = None,
-    freeze: int | None = None,
-    part: int | Sequence[int] | str | None = None,
-    exclude: int | Sequence[int] | None = None,
-    multiply: float = 1,
-    cl: float | str | Sequence[float] | None = None,
-    target: float | str | Sequence[float] | None = None,
-    y_neg: bool = True,
-    screen_mr: bool = True,
-    agg: str = "mean",
-) -> dict[str, Any]:
+def qic_columns(data: pd.DataFrame, x: str, y: str, n: str | None = None,
+                options: QicOptions = QicOptions()) -> dict[str, Any]:
     """The columns of :func:`qic`'s result, in order, before they become a DataFrame (callers
-    adding columns of their own build the frame once)."""
+    adding columns of their own build the frame once). ``options``: :func:`qic`'s keyword
+    arguments."""
+    chart, facets, freeze, part, exclude = (options.chart, options.facets, options.freeze,
+                                            options.part, options.exclude)
+    multiply, cl, target, y_neg, screen_mr, agg = (options.multiply, options.cl, options.target,
+                                                   options.y_neg, options.screen_mr, options.agg)
     # --- arguments ---------------------------------------------------------------------------
     if not isinstance(data, pd.DataFrame):
         raise argument_error("data", "data must be a pandas DataFrame")
