@@ -76,3 +76,42 @@ def test_the_abstract_reads_what_the_network_report_stored(demo_root_session, tm
         if k in ab.network.attributions and not isinstance(v, str):
             _same(v, ab.network.attributions[k])
     assert ab.network.site_spc == []  # the abstract skips the per-site SPC it does not use
+
+
+def test_a_report_waits_for_the_one_fitting_the_same_measure(project, tmp_path):
+    """The abstract finds the network report's ``.fitting`` marker (a live process here) and reads what
+    that report stores instead of fitting again; a marker left by a dead process is ignored."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    data, m = project
+    values, cycles = data.measure_values, data.pdsa_cycles
+    key = shared_results.attribution_key(values, cycles, m)
+    lock = shared_results._lock(tmp_path, m.id, key)
+    lock.parent.mkdir(parents=True)
+    lock.write_text(json.dumps({"host": socket.gethostname(), "pid": os.getpid(), "started": time.time()}))
+
+    def other_report():
+        time.sleep(1.0)
+        shared_results.save(tmp_path, m.id, key, "stored by the other report")
+        lock.unlink()
+
+    t = threading.Thread(target=other_report)
+    t0 = time.monotonic()
+    t.start()
+    got = shared_results.fit_measure(values, cycles, m, tmp_path, wait=True)
+    t.join()
+    assert got == "stored by the other report" and time.monotonic() - t0 >= 1.0
+
+    # a marker from a process that has ended: not waited for, the model is fitted
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    shutil_key = shared_results.attribution_key(values, cycles, m.model_copy(update={"target": 1.0}))
+    lock2 = shared_results._lock(tmp_path, m.id, shutil_key)
+    lock2.write_text(json.dumps({"host": socket.gethostname(), "pid": int(dead.stdout), "started": time.time()}))
+    t0 = time.monotonic()
+    fitted = shared_results.fit_measure(values, cycles, m.model_copy(update={"target": 1.0}), tmp_path, wait=True)
+    assert not isinstance(fitted, str) and not lock2.exists()

@@ -155,7 +155,7 @@ def _fit_attributions(report: NetworkReport, measures: list[Measure]) -> None:
         if m.id not in report.attributions:
             report.attributions[m.id] = shared_results.fit_measure(
                 report.data.measure_values, report.data.pdsa_cycles, m, report.output_dir,
-                attribution_section.settings_for(report.config, m))
+                attribution_section.settings_for(report.config, m), wait=True)
 
 
 def prepare(params_path: str | Path, output_dir: str | Path | None = None,

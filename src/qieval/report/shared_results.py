@@ -20,6 +20,9 @@ import hashlib
 import io
 import json
 import math
+import os
+import socket
+import time
 import shutil
 from functools import lru_cache
 from pathlib import Path
@@ -128,16 +131,56 @@ def load(output_dir: Path | None, measure_id: str, key: str) -> Attribution | st
         return None
 
 
+#: How long a report waits for another report that is fitting the same measure (seconds).
+WAIT_SECONDS = 1200.0
+
+
+def _lock(output_dir: Path, measure_id: str, key: str) -> Path:
+    folder = _folder(output_dir, measure_id, key)
+    return folder.parent / (folder.name + ".fitting")
+
+
+def _live(lock: Path) -> bool:
+    """Whether a ``.fitting`` marker belongs to a report still fitting: a live process on this
+    machine, or (another machine) one that started less than :data:`WAIT_SECONDS` ago."""
+    try:
+        info = json.loads(lock.read_text(encoding="utf-8"))
+        if info.get("host") == socket.gethostname():
+            os.kill(int(info["pid"]), 0)
+            return True
+        return time.time() - float(info["started"]) < WAIT_SECONDS
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
 def fit_measure(values: pd.DataFrame, cycles: pd.DataFrame, measure: Measure,
-                output_dir: Path | None, settings: AttributionSettings | None = None) -> Attribution | str:
+                output_dir: Path | None, settings: AttributionSettings | None = None, *,
+                wait: bool = False) -> Attribution | str:
     """:func:`qieval.report.attribution_section.fit_measure`, read from ``output_dir`` when another
-    report of the project already fitted it on the same inputs and settings, and stored there otherwise."""
+    report of the project already fitted it on the same inputs and settings, and stored there otherwise.
+    While fitting, a ``.fitting`` marker says so; with ``wait`` (the abstract, which the farm runs
+    beside the network report) a report finding a live marker waits for that result instead of
+    fitting the same model a second time (at most :data:`WAIT_SECONDS`, then it fits)."""
     if output_dir is None:
         return attribution_section.fit_measure(values, cycles, measure, settings)
     key = attribution_key(values, cycles, measure, settings)
     found = load(output_dir, measure.id, key)
+    lock = _lock(output_dir, measure.id, key)
+    if found is None and wait:
+        deadline = time.monotonic() + WAIT_SECONDS
+        while found is None and _live(lock) and time.monotonic() < deadline:
+            time.sleep(0.5)
+            found = load(output_dir, measure.id, key)
     if found is not None:
         return found
-    result = attribution_section.fit_measure(values, cycles, measure, settings)
-    save(output_dir, measure.id, key, result)
+    try:
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(lock, json.dumps({"host": socket.gethostname(), "pid": os.getpid(), "started": time.time()}))
+    except OSError:
+        pass
+    try:
+        result = attribution_section.fit_measure(values, cycles, measure, settings)
+        save(output_dir, measure.id, key, result)
+    finally:
+        lock.unlink(missing_ok=True)
     return result
