@@ -131,6 +131,12 @@ def load(output_dir: Path | None, measure_id: str, key: str) -> Attribution | st
         return None
 
 
+def _without_model(result: Attribution | str) -> Attribution | str:
+    """The result without the fitted model object: reports never read it, and for a pooled design of
+    many sites it holds the whole design matrix (hundreds of MB per measure)."""
+    return result if isinstance(result, str) else dataclasses.replace(result, model=None)
+
+
 #: How long a report waits for another report that is fitting the same measure (seconds).
 WAIT_SECONDS = 1200.0
 
@@ -162,7 +168,7 @@ def fit_measure(values: pd.DataFrame, cycles: pd.DataFrame, measure: Measure,
     beside the network report) a report finding a live marker waits for that result instead of
     fitting the same model a second time (at most :data:`WAIT_SECONDS`, then it fits)."""
     if output_dir is None:
-        return attribution_section.fit_measure(values, cycles, measure, settings)
+        return _without_model(attribution_section.fit_measure(values, cycles, measure, settings))
     key = attribution_key(values, cycles, measure, settings)
     found = load(output_dir, measure.id, key)
     lock = _lock(output_dir, measure.id, key)
@@ -179,7 +185,7 @@ def fit_measure(values: pd.DataFrame, cycles: pd.DataFrame, measure: Measure,
     except OSError:
         pass
     try:
-        result = attribution_section.fit_measure(values, cycles, measure, settings)
+        result = _without_model(attribution_section.fit_measure(values, cycles, measure, settings))
         save(output_dir, measure.id, key, result)
     finally:
         lock.unlink(missing_ok=True)
