@@ -127,6 +127,12 @@ def test_what_this_means_says_why_there_is_no_assurance_and_hides_small_numbers(
     ]
     got = ps.sentences(_config([a]), summary, {"a": _spc("improvement_high", "", limits=False)})
     assert got[1].endswith("the latest value, 36.5% in Mar 2023, meets it.")
+    # under a policy even large pooled counts do not publish the latest value (its own counts unknown)
+    big = pd.DataFrame([_summary_row("a", 0.0, 34.8, 36.5, n=300)])
+    got = ps.sentences(_config([a]), big, {"a": _spc("improvement_high", "pass")}, policy)
+    assert got == ["Improving (all measures): Offered (from 0.0% at baseline to 34.8% in the "
+                   "intervention period).",
+                   "Target for Offered: 30%; consistently met going by the chart's limits."]
 
 
 def test_no_denominator_words_for_a_count():

@@ -10,7 +10,8 @@ baseline vs intervention summary), so it says only what the charts and tables be
   no icon (fewer than 12 points).
 - targets: the MDC assurance (target consistently met / missed / hit and miss) and the latest value.
 
-Numbers resting on counts the audience's small-number policy suppresses are left out.
+Numbers resting on counts the audience's small-number policy suppresses are left out (and, under
+such a policy, the latest period's value, whose own counts the summary does not carry).
 """
 
 from __future__ import annotations
@@ -113,7 +114,10 @@ def sentences(config, summary: pd.DataFrame, spc: dict, policy=None) -> list[str
         by = f" by {fmt_month(pd.Timestamp(m.target_date))}" if m.target_date else ""
         said = f"Target for {m.title}: {target}{by}"
         said += "; " + _assurance_words(s, m)
-        if r is not None and pd.notna(r.get("latest_rate")) and not _small(r, policy):
+        # the latest period's own counts are not in the summary, so a copy under a small-number
+        # policy leaves the latest value out rather than risk showing one resting on a small count
+        published = policy is None or not policy.enabled
+        if r is not None and pd.notna(r.get("latest_rate")) and published:
             latest = float(r["latest_rate"])
             met = latest >= m.target if m.improvement_direction != "decrease" else latest <= m.target
             said += (f"; the latest value, {measure_value(m, latest)} in {fmt_month(r['latest_period'])}, "
