@@ -11,7 +11,7 @@ rules once (:mod:`qieval.accreditation`); the section methods only format the re
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
@@ -31,6 +31,7 @@ from ..measures.series import measure_series
 from ..spc.icons import assurance_icon_svg, variation_icon_svg
 from ..spc.measure_chart import MeasureSPC, measure_spc, site_comparison
 from . import figures
+from .base import ProjectReport
 from .by_site import BySite
 from .network_report import site_values_words
 from .html import Html, definition_list, heading, para, table
@@ -45,20 +46,11 @@ MARK = {"green": "✓", "amber": "◐", "red": "✗"}
 
 
 @dataclass
-class AccreditationReport:
-    data: ProjectData
+class AccreditationReport(ProjectReport):
     framework: Framework
     assessments: pd.DataFrame
     evaluation: Evaluation
     spc: dict[tuple[str, str], MeasureSPC]
-    provenance: dict = field(default_factory=dict)
-    output_dir: Path | None = None
-    audience: str = "evaluator"
-    policy: DisclosurePolicy | None = None
-
-    @property
-    def config(self):
-        return self.data.config
 
     @property
     def status(self) -> pd.DataFrame:
@@ -478,8 +470,8 @@ def prepare(params_path: str | Path, output_dir: str | Path | None = None,
     if found:
         files["standards_assessments"] = found[0]
     return AccreditationReport(data, framework, assessments, evaluation, _spc(data, framework),
-                               provenance(files, data.config.params_path, data.config.root),
-                               project_path(data.config.root, output_dir),
+                               provenance=provenance(files, data.config.params_path, data.config.root),
+                               output_dir=project_path(data.config.root, output_dir),
                                audience=audience, policy=policy)
 
 

@@ -16,14 +16,15 @@ from pathlib import Path
 import pandas as pd
 
 from ..config import Measure, project_path
-from ..disclosure import DisclosurePolicy, policy_for, suppress_series
-from ..io.load import ProjectData, load, site_cycles, site_values
+from ..disclosure import policy_for, suppress_series
+from ..io.load import load, site_cycles, site_values
 from ..measures.series import measure_series, pooled_coverage, pooled_values
 from ..measures.summary import compare_periods
 from ..spc.icons import assurance_icon_svg, variation_icon_svg
 from ..spc.measure_chart import MeasureSPC, icon_summary, measure_spc, site_comparison
 from . import attribution_section, figures
 from . import shared_results
+from .base import ProjectReport
 from .by_site import BySite
 from .icon_matrix import glance_html, matrix_html
 from .html import Html, definition_list, heading, para, table
@@ -35,22 +36,13 @@ from .site_report import (ASSURANCE_WORDS, CHART_NAMES, VARIATION_WORDS, with_co
 
 
 @dataclass
-class NetworkReport:
-    data: ProjectData
+class NetworkReport(ProjectReport):
     pooled: pd.DataFrame
     summary: pd.DataFrame
     spc: dict[str, MeasureSPC]
     site_spc: list[tuple[str, Measure, MeasureSPC]]
     coverage: pd.DataFrame  # pooled_coverage(): which sites each network period rests on
-    provenance: dict = field(default_factory=dict)
     attributions: dict = field(default_factory=dict)
-    output_dir: Path | None = None
-    audience: str = "evaluator"
-    policy: DisclosurePolicy | None = None
-
-    @property
-    def config(self):
-        return self.data.config
 
     def title(self) -> Html:
         c, s = self.config, self.data.sites
@@ -333,7 +325,7 @@ def prepare(params_path: str | Path, output_dir: str | Path | None = None,
             if not ss.empty:
                 site_spc.append((site_id, m, measure_spc(ss, m, by_site.cycles(site_id))))
     return NetworkReport(data, pooled, summary, spc, site_spc, coverage,
-                         provenance(data.files, data.config.params_path, data.config.root),
+                         provenance=provenance(data.files, data.config.params_path, data.config.root),
                          output_dir=project_path(data.config.root, output_dir),
                          audience=audience, policy=policy_for(audience, data.config))
 

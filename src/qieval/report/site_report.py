@@ -17,13 +17,14 @@ import numpy as np
 import pandas as pd
 
 from ..config import Measure, display_path, project_path
-from ..io.load import ProjectData, load, site_cycles, site_values
+from ..io.load import load, site_cycles, site_values
 from ..measures.series import measure_series
 from ..measures.summary import compare_periods
 from ..disclosure import DisclosurePolicy, policy_for, suppress_series
 from ..spc.icons import assurance_icon_svg, variation_icon_svg
 from ..spc.measure_chart import MeasureSPC, measure_spc
 from . import attribution_section, figures
+from .base import ProjectReport
 from .html import Html, definition_list, heading, para, table
 from ..format import fmt_interval, fmt_month, fmt_num, fmt_p, path_inside, write_atomic
 from .plain_summary import measure_decimals, measure_value, population_text, population_value, what_this_means
@@ -147,22 +148,13 @@ def provenance_html(p: dict) -> Html:
 
 
 @dataclass
-class SiteReport:
-    data: ProjectData
+class SiteReport(ProjectReport):
     site_id: str
     summary: pd.DataFrame
     series: dict[str, pd.DataFrame]
     cycles: pd.DataFrame
     spc: dict[str, MeasureSPC]
-    provenance: dict = field(default_factory=dict)
     attributions: dict = field(default_factory=dict)
-    audience: str = "evaluator"
-    policy: DisclosurePolicy | None = None
-    output_dir: Path | None = None
-
-    @property
-    def config(self):
-        return self.data.config
 
     @property
     def site(self) -> pd.Series:
@@ -387,7 +379,7 @@ def prepare(params_path: str | Path, site_id: str, output_dir: str | Path | None
     spc = {m.id: measure_spc(series[m.id], m, cycles) for m in data.config.measures
            if not series[m.id].empty}
     report = SiteReport(data, site_id, summary, series, cycles, spc,
-                        provenance(data.files, data.config.params_path, data.config.root),
+                        provenance=provenance(data.files, data.config.params_path, data.config.root),
                         audience=audience, policy=policy_for(audience, data.config), output_dir=output_dir)
     return report
 
