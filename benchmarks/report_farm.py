@@ -52,15 +52,6 @@ LOADS: list[float] = []  # 1-minute load average at the end of each measurement
 
 # ---- a synthetic project of n practices ----------------------------------------------------------
 
-def _ar1(rng, n, rho, sd):
-    e = rng.normal(0.0, sd * np.sqrt(1 - rho**2), n)
-    out = np.empty(n)
-    out[0] = rng.normal(0.0, sd)
-    for i in range(1, n):
-        out[i] = rho * out[i - 1] + e[i]
-    return out
-
-
 def make_project(root: Path, n_sites: int, seed: int = SEED) -> Path:
     """Write ``params/synthetic.yaml`` and ``data/synthetic/*`` for ``n_sites`` practices: measure
     values from the demo's data model (own list size and noise per practice), PDSA cycles and any
@@ -89,9 +80,9 @@ def make_project(root: Path, n_sites: int, seed: int = SEED) -> Path:
             return sum(steps[c].to_numpy() * v for c, v in demo.TRUE_EFFECTS[measure].items())
 
         any_change = steps.max(axis=1).to_numpy() > 0
-        logit_p = np.log(0.002 / 0.998) + rng.normal(0, 0.08) + effect("register_prevalence") + _ar1(rng, n, 0.4, 0.06)
+        logit_p = np.log(0.002 / 0.998) + rng.normal(0, 0.08) + effect("register_prevalence") + demo.ar1_noise(rng, n, 0.4, 0.06)
         register = np.maximum(rng.binomial(list_size, 1 / (1 + np.exp(-logit_p))), 1)
-        p_conv = 1 / (1 + np.exp(-(-2.75 + effect("conversation_offered") + _ar1(rng, n, 0.3, 0.1))))
+        p_conv = 1 / (1 + np.exp(-(-2.75 + effect("conversation_offered") + demo.ar1_noise(rng, n, 0.3, 0.1))))
         offered = np.where(any_change, rng.binomial(register, p_conv), 0)
         medicines = rng.poisson(register * 9.6 * np.exp(effect("medicines_per_patient")) * rng.gamma(200.0, 1 / 200.0, n))
         minutes = 6.0 + effect("clinician_minutes") + rng.normal(0, 0.45, n)

@@ -116,8 +116,9 @@ def _steps(site: str) -> pd.DataFrame:
     return out
 
 
-def _ar1(rng: np.random.Generator, n: int, rho: float, sd: float) -> np.ndarray:
-    """AR(1) noise with stationary SD ``sd`` (extra-binomial variation between months)."""
+def ar1_noise(rng: np.random.Generator, n: int, rho: float, sd: float) -> np.ndarray:
+    """AR(1) noise of length ``n``, lag-1 autocorrelation ``rho`` and stationary SD ``sd``
+    (extra-binomial variation between months)."""
     e = rng.normal(0.0, sd * np.sqrt(1 - rho**2), n)
     out = np.empty(n)
     out[0] = rng.normal(0.0, sd)
@@ -140,10 +141,10 @@ def measure_values(seed: int = SEED) -> pd.DataFrame:
         steps = _steps(site.site_id)
         any_change = steps.max(axis=1).to_numpy() > 0
         logit0 = np.log(0.002 / 0.998) + rng.normal(0, 0.08)
-        logit_p = logit0 + _effect(steps, "register_prevalence") + _ar1(rng, n, 0.4, 0.06)
+        logit_p = logit0 + _effect(steps, "register_prevalence") + ar1_noise(rng, n, 0.4, 0.06)
         register = rng.binomial(site.list_size, 1 / (1 + np.exp(-logit_p)))
         register = np.maximum(register, 1)
-        p_conv = 1 / (1 + np.exp(-(-2.75 + _effect(steps, "conversation_offered") + _ar1(rng, n, 0.3, 0.1))))
+        p_conv = 1 / (1 + np.exp(-(-2.75 + _effect(steps, "conversation_offered") + ar1_noise(rng, n, 0.3, 0.1))))
         offered = np.where(any_change, rng.binomial(register, p_conv), 0)
         rate = 9.6 * np.exp(_effect(steps, "medicines_per_patient"))
         medicines = rng.poisson(register * rate * rng.gamma(200.0, 1 / 200.0, n))
