@@ -29,7 +29,7 @@ from .by_site import BySite
 from .icon_matrix import glance_html, matrix_html
 from .html import Html, definition_list, heading, para, table
 from ..format import fmt_month, fmt_num, write_atomic
-from .plain_summary import measure_value, population_text, population_value, what_this_means
+from .plain_summary import measure_value, population_item, population_value, what_this_means
 from .provenance import provenance
 from .site_report import (ASSURANCE_WORDS, CHART_NAMES, VARIATION_WORDS, with_counts, dispersion_notes,
                           icons_html, measures_table_html, provenance_html)
@@ -51,7 +51,7 @@ class NetworkReport(ProjectReport):
             ("Project", c.title), ("Network", c.network or ", ".join(sorted(set(s["network"])))),
             ("Sites", f"{len(s)} ({', '.join(s['site_name'])})" if len(s) <= LIST_SITES
              else f"{len(s)} (each listed, with a link to its report, in the icon matrix)"),
-            (c.population_label[:1].upper() + c.population_label[1:], population_text(s["list_size"])),
+            *population_item(c, s["list_size"]),
             ("PDSA cycles", f"{len(self.data.pdsa_cycles)} from {fmt_month(self.data.pdsa_cycles['start'].min())} "
                             f"to {fmt_month(self.data.pdsa_cycles['end'].max())}"),
             ("Baseline", f"{fmt_month(c.baseline.start)} to {fmt_month(c.baseline.end)}"),

@@ -172,6 +172,16 @@ def population_text(sizes) -> str:
     return total if known == len(s) else f"{total} ({known} of {len(s)} sites give one)"
 
 
+def population_item(config, sizes) -> list[tuple[str, str]]:
+    """The header line of the sites' population, e.g. ``[("Registered patients", "37,107")]``;
+    none where no site gives one (a trust, a region: nothing to say)."""
+    text = population_text(sizes)
+    if text == "not given":
+        return []
+    label = config.population_label
+    return [(label[:1].upper() + label[1:], text)]
+
+
 def population_value(size):
     """A list size for JSON results: an int, or None where the site gives none."""
     return None if size is None or pd.isna(size) else int(size)

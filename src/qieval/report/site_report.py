@@ -27,7 +27,7 @@ from . import attribution_section, figures
 from .base import ProjectReport
 from .html import Html, definition_list, heading, para, table
 from ..format import fmt_interval, fmt_month, fmt_num, fmt_p, path_inside, write_atomic
-from .plain_summary import measure_decimals, measure_value, population_text, population_value, what_this_means
+from .plain_summary import measure_decimals, measure_value, population_item, population_value, what_this_means
 from .provenance import provenance
 
 
@@ -167,7 +167,7 @@ class SiteReport(ProjectReport):
         c, s = self.config, self.site
         items = [
             ("Project", c.title), ("Site", f"{s.site_name} ({s.site_id})"), ("Network", s.network),
-            (c.population_label[:1].upper() + c.population_label[1:], population_text([s.list_size])),
+            *population_item(c, [s.list_size]),
             ("Baseline", f"{fmt_month(c.baseline.start)} to {fmt_month(c.baseline.end)}"),
             ("Intervention", f"{fmt_month(c.intervention.start)} to {fmt_month(c.intervention.end)}"),
             ("Data", self._data_range() + "; " + (c.data.provenance or "source not stated")),
