@@ -39,6 +39,11 @@ NOTE_WORDS = {"clear": "the interval excludes no change", "no clear change": "th
 
 @dataclass
 class AbstractReport:
+    """The conference abstract: its settings, the facts every number comes from and the composed text.
+
+    Built by :func:`prepare` on top of a :class:`~qieval.report.network_report.NetworkReport`;
+    the section methods return HTML for the notebook."""
+
     network: NetworkReport
     settings: AbstractSettings
     measures: list[Measure]
@@ -48,6 +53,7 @@ class AbstractReport:
 
     @property
     def config(self):
+        """The project's validated params (those of the network report)."""
         return self.network.config
 
     @property
@@ -57,10 +63,12 @@ class AbstractReport:
 
     @property
     def headline(self) -> Measure:
+        """The headline measure (``abstract.headline_measure``, else the first measure reported)."""
         return self.config.measure(self.settings.headline_measure or self.measures[0].id)
 
     # ---- sections -------------------------------------------------------------------------------------
     def title(self) -> Html:
+        """The abstract's title and its word and title counts against the limits."""
         s, a = self.settings, self.text
         unit = s.title_limit_unit
         rule = "headings counted" if s.count_headings else "headings not counted"
@@ -146,6 +154,7 @@ class AbstractReport:
                             "structured-summary elements"))
 
     def provenance_block(self) -> Html:
+        """Input checksums, versions and commit of the network report the abstract rests on."""
         return provenance_html(self.network.provenance)
 
 

@@ -47,6 +47,10 @@ MARK = {"green": "✓", "amber": "◐", "red": "✗"}
 
 @dataclass
 class AccreditationReport(ProjectReport):
+    """The accreditation summary: framework, validated assessments, their evaluation and linked-measure charts.
+
+    Built by :func:`prepare`; the section methods return HTML for the notebook."""
+
     framework: Framework
     assessments: pd.DataFrame
     evaluation: Evaluation
@@ -54,6 +58,7 @@ class AccreditationReport(ProjectReport):
 
     @property
     def status(self) -> pd.DataFrame:
+        """One row per site: status, history and reasons (``evaluation.status``)."""
         return self.evaluation.status
 
     def _names(self) -> dict[str, str]:
@@ -68,6 +73,7 @@ class AccreditationReport(ProjectReport):
     # --- sections ---------------------------------------------------------------------------
 
     def title(self) -> Html:
+        """Heading: project, framework, sites, rounds, the accreditation rule and links to each site."""
         c, f = self.config, self.framework
         dates = (self.evaluation.rounds.sort_values("round_no")
                  .groupby("round", sort=False)["assessed_on"].max())
@@ -268,6 +274,7 @@ class AccreditationReport(ProjectReport):
                             rows, "The framework of standards (params/standards)"))
 
     def provenance_block(self) -> Html:
+        """Input checksums, versions and commit."""
         return provenance_html(self.provenance)
 
     # --- helpers ----------------------------------------------------------------------------
@@ -301,6 +308,7 @@ def _split(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
 
 
 def rules_words(comparison: str) -> str:
+    """The comparison of a linked-measure threshold as a sign: ``">="`` → "≥", ``"<="`` → "≤"."""
     return {">=": "≥", "<=": "≤"}[comparison]
 
 

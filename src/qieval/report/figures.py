@@ -45,6 +45,7 @@ RC = {
 
 
 def category_colour(category: str) -> str:
+    """The colour of a PDSA change category (grey for a category without its own colour)."""
     return CATEGORY_COLOURS.get(category, GREY)
 
 

@@ -28,11 +28,13 @@ class Html(str):
 
 
 def heading(text: str, level: int = 2, anchor: str | None = None) -> str:
+    """An escaped ``<hN>`` heading, with ``id=anchor`` when given."""
     ident = f' id="{escape(anchor)}"' if anchor else ""
     return f"<h{level}{ident}>{escape(text)}</h{level}>"
 
 
 def para(text: str, cls: str | None = None) -> str:
+    """An escaped ``<p>`` paragraph, with ``class=cls`` when given."""
     c = f' class="{cls}"' if cls else ""
     return f"<p{c}>{escape(text)}</p>"
 
@@ -57,4 +59,5 @@ def table(header: list[str], rows: Iterable[list[str]], caption: str | None = No
 
 
 def definition_list(items: list[tuple[str, str]]) -> str:
+    """An escaped ``<dl>`` of (term, description) pairs."""
     return "<dl>" + "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in items) + "</dl>"

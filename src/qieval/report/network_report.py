@@ -37,6 +37,11 @@ from .site_report import (ASSURANCE_WORDS, CHART_NAMES, VARIATION_WORDS, with_co
 
 @dataclass
 class NetworkReport(ProjectReport):
+    """The network report: pooled series, their summary and charts, each site's charts, coverage.
+
+    Built by :func:`prepare`; the section methods return HTML for the notebook and
+    :func:`write_results` writes ``network.json``."""
+
     pooled: pd.DataFrame
     summary: pd.DataFrame
     spc: dict[str, MeasureSPC]
@@ -45,6 +50,7 @@ class NetworkReport(ProjectReport):
     attributions: dict = field(default_factory=dict)
 
     def title(self) -> Html:
+        """Heading: project, network, sites, periods and data range, and the plain-English summary."""
         c, s = self.config, self.data.sites
         periods = self.data.measure_values["period"]
         items = [
@@ -86,6 +92,7 @@ class NetworkReport(ProjectReport):
         return Html(box.replace("</ul></section>", f"</ul><p>Site by site:</p><ul>{extra}</ul></section>"))
 
     def aim(self) -> Html:
+        """The aim statement (``aim:`` in the params)."""
         a = self.config.aim
         return Html(heading("Aim") + f'<blockquote class="aim">{escape(a.statement)}</blockquote>')
 
@@ -129,6 +136,7 @@ class NetworkReport(ProjectReport):
             list(cov["period"])
 
     def measures_table(self) -> Html:
+        """Baseline vs intervention of every measure, all sites pooled, with coverage notes."""
         table_html = measures_table_html(self.summary, self.config,
                                          "Measures: baseline vs intervention (all sites pooled)", self.policy)
         notes = [f"{m.title}: {n}" for m in self.config.measures for n in [self._coverage_note(m)[0]] if n]
@@ -166,6 +174,7 @@ class NetworkReport(ProjectReport):
         return False
 
     def charts(self) -> Html:
+        """The pooled SPC chart of every measure, with the notes each chart needs."""
         parts = [heading("Network charts: statistical process control"),
                  para("Network totals per month (numerators and denominators summed over the sites; "
                       "continuous measures averaged). Limits from the baseline. A month some sites did "
@@ -241,6 +250,7 @@ class NetworkReport(ProjectReport):
         return Html("".join(parts))
 
     def attribution(self) -> Html:
+        """Segmented regression of every measure over all sites pooled (see :mod:`qieval.attribution`)."""
         parts = [heading("Attribution: all sites pooled"), attribution_section.intro(),
                  para("Pooling the sites adds site and calendar-month fixed effects, which protect against "
                       "events that hit every practice at once; staggered starts let categories be separated "
@@ -260,9 +270,11 @@ class NetworkReport(ProjectReport):
         return network_cycles(self.data.pdsa_cycles, len(self.config.sites))
 
     def provenance_block(self) -> Html:
+        """Input checksums, versions and commit."""
         return provenance_html(self.provenance)
 
     def results(self) -> dict:
+        """Key results as plain JSON-able data (``network.json``, read by later reports)."""
         out = {"project": self.config.id, "sites": list(self.config.sites),
                "list_size": population_value(self.data.sites["list_size"].sum(min_count=1)),
                "pdsa_cycles": int(len(self.data.pdsa_cycles)),

@@ -149,6 +149,11 @@ def provenance_html(p: dict) -> Html:
 
 @dataclass
 class SiteReport(ProjectReport):
+    """One site's report: its summary, series, PDSA cycles and SPC results, computed once.
+
+    Built by :func:`prepare`; the section methods return HTML for the notebook and
+    :func:`write_results` writes ``<site_id>.json``."""
+
     site_id: str
     summary: pd.DataFrame
     series: dict[str, pd.DataFrame]
@@ -164,6 +169,7 @@ class SiteReport(ProjectReport):
 
     # ---- sections -------------------------------------------------------------------------
     def title(self) -> Html:
+        """Heading: project, site, network, population, periods and data, and the plain-English summary."""
         c, s = self.config, self.site
         items = [
             ("Project", c.title), ("Site", f"{s.site_name} ({s.site_id})"), ("Network", s.network),
@@ -180,11 +186,13 @@ class SiteReport(ProjectReport):
         return what_this_means(self.config, self.summary, self.spc, self.site.site_name, self.policy)
 
     def aim(self) -> Html:
+        """The aim statement with what, how much and by when (``aim:`` in the params)."""
         a = self.config.aim
         return Html(heading("Aim") + f'<blockquote class="aim">{escape(a.statement)}</blockquote>' + definition_list(
             [("What", a.what), ("How much", a.how_much), ("By when", fmt_month(pd.Timestamp(a.by_when)))]))
 
     def measures_table(self) -> Html:
+        """Baseline vs intervention of every measure, with the dispersion notes."""
         return Html(measures_table_html(self.summary, self.config, policy=self.policy)
                     + dispersion_notes(self.spc, self.config))
 
@@ -257,6 +265,7 @@ class SiteReport(ProjectReport):
         return Html("".join(parts))
 
     def cycles_table(self) -> Html:
+        """The site's PDSA cycles (free text only where the copy's policy publishes it)."""
         fields = ("cycle_id", "site_id", "start", "end", "category", "change_idea", "plan", "do", "study", "act")
         # free text in commissioner/public copies: only the fields the params publish (disclosure.pdsa_text)
         shown = {f: self.policy is None or self.policy.publishes_text(f)
@@ -272,6 +281,7 @@ class SiteReport(ProjectReport):
             f"{len(rows)} PDSA cycles at this site (including network-wide cycles)" + (f". {note}" if note else "")))
 
     def provenance_block(self) -> Html:
+        """Input checksums, versions and commit."""
         return provenance_html(self.provenance)
 
     # ---- helpers ---------------------------------------------------------------------------
