@@ -509,6 +509,11 @@ class _LineLoader(yaml.SafeLoader):
     """SafeLoader that remembers the line of every mapping key (for FILE:LINE:key messages)."""
 
 
+#: Largest count or value accepted from any input (a million million): beyond it a cell is a typing
+#: or unit mistake, and sums of such numbers lose precision or overflow (``1e308``) in the statistics.
+MAX_MAGNITUDE = 1e12
+
+
 #: Largest params (or standards framework) file read, and most values its aliases (``*name``) may
 #: expand to: a "billion laughs" alias bomb is refused instead of exhausting memory.
 MAX_YAML_BYTES = 8 * 1024 * 1024

@@ -10,7 +10,7 @@ import datetime as dt
 
 import pandas as pd
 
-from ..config import ProjectConfig
+from ..config import MAX_MAGNITUDE, ProjectConfig
 
 COLUMNS = ["row", "column", "message"]
 
@@ -231,11 +231,6 @@ def project_today() -> dt.date:
 def config_sites_in_table(config: ProjectConfig, site_ids: pd.Series) -> list[str]:
     """Sites named in the params but absent from sites.csv."""
     return [s for s in config.sites if s not in set(site_ids)]
-
-
-#: Largest count or value accepted (a million million): beyond it a cell is a typing or unit
-#: mistake, and sums of such numbers lose precision or overflow (``1e308``) in the statistics.
-MAX_MAGNITUDE = 1e12
 
 
 def within_magnitude(values: pd.Series) -> pd.DataFrame:

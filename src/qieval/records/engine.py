@@ -17,7 +17,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from ..config import ProjectConfig, display_path
+from ..config import MAX_MAGNITUDE, ProjectConfig, display_path
 from ..errors import InputError, Problem
 from . import compile as query_compiler
 from .checks import check_records
@@ -256,10 +256,8 @@ def aggregate(src: OpenSource, config: ProjectConfig, sites: pd.DataFrame) -> tu
 
 
 def _huge_values(values: pd.DataFrame, config: ProjectConfig, label: str) -> list[Problem]:
-    """Aggregated values beyond :data:`qieval.io.rules.MAX_MAGNITUDE` (e.g. a record of ``1e308``
+    """Aggregated values beyond :data:`qieval.config.MAX_MAGNITUDE` (e.g. a record of ``1e308``
     or ``inf``): the statistics would overflow, so the measure is reported, never charted."""
-    from ..io.rules import MAX_MAGNITUDE
-
     out = []
     for name in ("numerator", "denominator", "value"):
         col = pd.to_numeric(values[name], errors="coerce").abs() if name in values else None
