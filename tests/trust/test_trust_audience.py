@@ -42,9 +42,11 @@ def test_commissioner_and_public_copies_are_unmarked(executed, how, audience):
 @pytest.mark.parametrize("audience", ["evaluator", None])
 def test_evaluator_and_unstated_copies_are_marked(executed, audience):
     html = _render(executed, parameter=audience) if audience else _render(executed)
-    assert html.count(RESTRICTED_TEXT) == 1
+    head, body = html.split("</head>", 1)
+    assert body.count(RESTRICTED_TEXT) == 1
     assert 'class="restricted-copy"' in html
-    assert html.index(RESTRICTED_TEXT) < html.index("<h1"), "the marking comes before the report"
+    assert head.count(RESTRICTED_TEXT) == 1 and "@page restricted" in head, "no marking in the printed page margins"
+    assert body.index(RESTRICTED_TEXT) < body.index("<h1"), "the marking comes before the report"
 
 
 def test_injected_parameters_cell_is_left_out(executed):

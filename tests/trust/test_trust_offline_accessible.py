@@ -11,6 +11,7 @@ relationships, 2.4.6 headings; the colour check is in tests/report).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -103,9 +104,12 @@ def test_report_pages_have_a_print_stylesheet(rendered):
             continue
         css = "".join(structure(html).styles)
         assert "@media print" in css, f"{name}: no print stylesheet"
-        for rule in ("@page", "break-after: avoid", "table-header-group", "@page restricted",
-                     "body.restricted-copy { page: restricted; }", "print-color-adjust: exact"):
+        for rule in ("@page", "break-after: avoid", "table-header-group", "print-color-adjust: exact"):
             assert rule in css, f"{name}: print stylesheet lacks {rule!r}"
+        published = re.search(r'data-audience="(commissioner|public)"', html[:2000])
+        for rule in ("@page restricted", "body.restricted-copy { page: restricted; }"):
+            assert (rule in css) != bool(published), \
+                f"{name}: {rule!r} {'in a published' if published else 'missing from a restricted'} copy"
 
 
 def _luminance(hex_colour: str) -> float:
