@@ -16,6 +16,8 @@ from qieval.report import attribution_section, figures
 def _params_with(root, project, block, measure_block=None):
     path = root / "params" / f"{project}.yaml"
     text = path.read_text()
+    # drop the project's own attribution: block (the demo writes one out), then insert ours
+    text = re.sub(r"^attribution:\n(?:[ \t]+.*\n)*", "", text, count=1, flags=re.M)
     text = text.replace("categories: [", block + "categories: [", 1)
     if measure_block:
         text = text.replace("    improvement_direction: decrease\n", "    improvement_direction: decrease\n"
