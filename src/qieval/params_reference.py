@@ -30,7 +30,7 @@ from .config import INTERNAL_FIELDS, SECTION_OF, ProjectConfig
 #: Sections of the params validated by their own module's model (``dict[str, Any]`` in
 #: :class:`ProjectConfig`): section → ``module:Model``.
 EXTENSIONS = {
-    "standards": "qieval.accreditation.framework:StandardsSettings",
+    "standards": "qieval.io.standards:StandardsSettings",
     "abstract": "qieval.abstract.settings:AbstractSettings",
 }
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from qieval.accreditation.framework import Framework
-from qieval.accreditation.rounds import round_number
+from qieval.io.standards import Framework
+from qieval.io.assessment_rounds import round_number
 
 
 def small_framework(**rule) -> Framework:

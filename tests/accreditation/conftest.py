@@ -3,7 +3,7 @@
 import pytest
 
 from accreditation_helpers import small_framework
-from qieval.accreditation.framework import Framework
+from qieval.io.standards import Framework
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from qieval.accreditation import status_rules
-from qieval.accreditation.framework import Rule
+from qieval.io.standards import Rule
 
 RULE = Rule(min_level=2, evidence_required=True, measures_must_meet=True, progressing_min_improved=1)
 

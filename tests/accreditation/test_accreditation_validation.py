@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 from qieval.accreditation import validate_assessments
-from qieval.accreditation.assessments import load_assessments
+from qieval.io.assessments import load_assessments
 from qieval.config import display_path, load_project
 from qieval.errors import InputError
 

@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..format import csv_text, write_atomic
 from . import status_rules
-from .framework import Framework
+from ..io.standards import Framework
 
 STATUS_COLUMNS = ["site_id", "site_name", "status", "history", "first_accredited", "latest_round",
                   "assessed_on", "standards_met", "standards_total", "measures_met", "measures_total",

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import ProjectConfig
-from .framework import Framework
+from ..io.standards import Framework
 from .status_rules import measure_meets
 
 CHECK_COLUMNS = ["site_id", "round_no", "round", "standard_id", "measure_id", "window_start",

@@ -1,5 +1,5 @@
 """Accreditation status rules, one small function per rule (the rule's parameters come from the
-framework file, :class:`qieval.accreditation.framework.Rule`).
+framework file, :class:`qieval.io.standards.Rule`).
 
 Semantics (what the report and ``accreditation_status.csv`` mean):
 
@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from .framework import Rule
+from ..io.standards import Rule
 
 STATUSES = ("accredited", "progressing", "not yet")
 HISTORIES = ("sustained", "new", "lapsed", "never")

@@ -326,7 +326,7 @@ def load_project_data(config: ProjectConfig, *, today: dt.date | None = None) ->
     problems += _problems(raw["pdsa_cycles"], _cycle_rules(ok("pdsa_cycles"), config,
                                                         None if "sites" in unread else site_ids, today))
     if config.standards:  # optional table of the accreditation extension (issue 5)
-        from ..accreditation import validate_assessments
+        from .assessments import validate_assessments
 
         problems += validate_assessments(config, today=today)
 

@@ -18,15 +18,15 @@ from pathlib import Path
 import pandas as pd
 
 from ..accreditation import status_rules
-from ..accreditation.assessments import load_assessments
-from ..accreditation.framework import Framework, load_for_project, settings
 from ..accreditation.measure_checks import measure_checks, round_dates, window
 from ..accreditation.evaluation import (Evaluation, evaluate, fmt_value, shown_value, summary_sentences,
                                       write_status_csv)
 from ..config import Measure, project_path
 from ..disclosure import DisclosurePolicy, policy_for
+from ..io.assessments import load_assessments
 from ..io.load import ProjectData, load
 from ..io.readers import find_table
+from ..io.standards import Framework, load_for_project, settings
 from ..measures.series import measure_series
 from ..spc.icons import assurance_icon_svg, variation_icon_svg
 from ..spc.measure_chart import MeasureSPC, measure_spc, site_comparison

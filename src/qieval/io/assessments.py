@@ -19,11 +19,11 @@ from pandera.pandas import Check, Column, DataFrameSchema
 
 from ..config import ProjectConfig
 from ..errors import InputError, Problem
-from ..io import rules as io_rules
-from ..io.readers import RawTable, read_table
-from ..io.schemas import DATE_CHECK, REQUIRED, WHOLE_NUMBER, schema_failures
-from .framework import Framework, load_for_project, settings
-from .rounds import ROUND, round_label, round_numbers
+from . import rules as io_rules
+from .readers import RawTable, read_table
+from .schemas import DATE_CHECK, REQUIRED, WHOLE_NUMBER, schema_failures
+from .standards import Framework, load_for_project, settings
+from .assessment_rounds import ROUND, round_label, round_numbers
 
 COLUMNS = ["site_id", "standard_id", "round", "assessed_on", "level", "evidence", "assessor"]
 RULE_COLUMNS = ["row", "column", "message"]
