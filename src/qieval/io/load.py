@@ -380,7 +380,18 @@ _load_cache: Callable[[str | Path], "ProjectData | None"] | None = None
 
 
 def set_load_cache(cache: Callable[[str | Path], "ProjectData | None"] | None) -> None:
-    """Install (or remove, with None) the process-wide project cache consulted by :func:`load`."""
+    """Install (or remove, with None) the process-wide project cache consulted by :func:`load`.
+
+    The public extension point through which a caller above this layer (the report farm's warm
+    kernels, :func:`qieval.farm.kernel.install_load_cache`) keeps validated projects between
+    reports, without this module knowing about it.
+
+    Parameters
+    ----------
+    cache
+        Called with the params path; returns a validated :class:`ProjectData` (a copy the caller
+        may change), or None to load and validate as usual.
+    """
     global _load_cache
     _load_cache = cache
 
