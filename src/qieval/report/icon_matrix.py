@@ -176,7 +176,9 @@ MATRIX_STYLE = """<style>
 .matrix-tools[hidden] { display: none; }
 .matrix-tools { margin: .6rem 0; display: flex; flex-wrap: wrap; gap: .4rem 1.2rem; align-items: baseline; }
 .matrix-tools input, .matrix-tools select { font: inherit; padding: .15rem .3rem; }
-table.icon-matrix .icons svg.mdc-icon { width: 40px; height: 40px; }
+table.icon-matrix td .icons { display: inline-flex; gap: .15rem; margin: 0 .3rem 0 0; vertical-align: middle; }
+table.icon-matrix .icons svg.mdc-icon { width: 32px; height: 32px; }
+table.icon-matrix td { padding-top: .15rem; padding-bottom: .15rem; }
 table.icon-matrix th button.sort { font: inherit; font-weight: bold; background: none; border: 0; padding: 0;
   color: inherit; cursor: pointer; text-align: left; }
 table.icon-matrix th button.sort:focus { outline: 3px solid #FFEB3B; }
