@@ -42,9 +42,9 @@ class Render:
 
 
 def _start(root: Path, cmd: list[str]) -> subprocess.Popen:
-    from qieval.demo import write_demo
+    from qitest_support import demo_copy
 
-    write_demo(root)
+    demo_copy(root)
     return subprocess.Popen(cmd, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
