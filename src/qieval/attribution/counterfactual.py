@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from scipy.special import expit
+
+from .inference import LARGE
 
 COLUMNS = ["site_id", "period", "denominator", "observed", "fitted", "counterfactual", "counterfactual_low",
            "counterfactual_high"]
@@ -48,6 +51,18 @@ def model_arrays(X: pd.DataFrame, params: pd.Series, cov: pd.DataFrame
     return names, A, params.to_numpy(float), V
 
 
+def _row_quadratic(A: np.ndarray, V: np.ndarray, chunk: int = 4096) -> np.ndarray:
+    """``a_i' V a_i`` for every row ``a_i`` of ``A``. A pooled design of many sites is mostly zeros
+    (one site column per row), so large ones go through scipy.sparse in row chunks (memory bounded)."""
+    if A.shape[0] * A.shape[1] <= LARGE:
+        return np.einsum("ij,jk,ik->i", A, V, A)
+    out = np.empty(A.shape[0])
+    for a in range(0, A.shape[0], chunk):
+        block = sparse.csr_matrix(A[a:a + chunk])
+        out[a:a + chunk] = np.asarray(block.multiply(block @ V).sum(axis=1)).ravel()
+    return out
+
+
 def counterfactual_table(data: pd.DataFrame, X: pd.DataFrame, params: pd.Series, cov: pd.DataFrame,
                          term_columns: list[str], family: str, q: float, rate_per: float = 1.0) -> pd.DataFrame:
     """Per-site rows, plus pooled rows (``site_id == "ALL"``) when there are several sites."""
@@ -57,7 +72,7 @@ def counterfactual_table(data: pd.DataFrame, X: pd.DataFrame, params: pd.Series,
     A0[:, idx] = 0.0
     k = scale_factor(family, rate_per)
     eta, eta0 = A @ b, A0 @ b
-    se0 = np.sqrt(np.einsum("ij,jk,ik->i", A0, V, A0))
+    se0 = np.sqrt(_row_quadratic(A0, V))
     mu, _ = mean_and_derivative(eta, family)
     mu0, d0 = mean_and_derivative(eta0, family)
     lo, _ = mean_and_derivative(eta0 - q * se0, family)

@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.diagnostic import acorr_ljungbox
 
+from . import fast_fit
+
 COLUMNS = ["check", "site_id", "category", "value", "note"]
 
 
@@ -58,6 +60,9 @@ def vif(X: pd.DataFrame, columns: list[str]) -> dict[str, float]:
     R^2 is centred (the other columns always span a constant: intercept or site effects).
     """
     A = X.to_numpy(float)
+    absorbed = fast_fit.vif(A, list(X.columns), columns)  # many site columns: absorbed (exact)
+    if absorbed is not None:
+        return absorbed
     out = {}
     for c in columns:
         j = list(X.columns).index(c)

@@ -7,9 +7,10 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from scipy import special, stats
+from scipy import sparse, special, stats
 
 POWER = 0.8
+LARGE = 2_000_000  # rows × columns from which sums over a design go through scipy.sparse
 
 
 def holm(p_values: np.ndarray | list[float]) -> np.ndarray:
@@ -70,8 +71,12 @@ def cluster_covariance(bread: np.ndarray, X: np.ndarray, residual: np.ndarray, g
     """
     n, k = X.shape
     g = int(groups.max()) + 1
-    scores = np.zeros((g, k))
-    np.add.at(scores, groups, X * residual[:, None])
+    if n * k > LARGE:  # a pooled design of many sites: sum the (sparse) score rows per cluster
+        sums = sparse.csr_matrix((np.ones(n), (groups, np.arange(n))), shape=(g, n))
+        scores = np.asarray((sums @ sparse.csr_matrix(X).multiply(residual[:, None])).todense())
+    else:
+        scores = np.zeros((g, k))
+        np.add.at(scores, groups, X * residual[:, None])
     meat = scores.T @ scores
     c = g / (g - 1) * (n - 1) / max(n - k, 1)
     return c * bread @ meat @ bread

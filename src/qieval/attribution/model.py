@@ -24,7 +24,7 @@ import statsmodels.api as sm
 
 from qieval.errors import InputError, Problem
 
-from . import identifiability
+from . import fast_fit, identifiability
 from .counterfactual import counterfactual_table
 from .design import Design, build_design
 from .diagnostics import diagnostics_table, ljung_box_lag
@@ -429,8 +429,13 @@ def _fit(measure_values: pd.DataFrame, interventions: pd.DataFrame | None, *, fa
 
     with _warnings.catch_warnings(record=True) as caught:
         _warnings.simplefilter("always")
-        model = _glm(data, X, family)
-        res = model.fit(scale="X2" if (overdispersion or family == "gaussian") else 1.0)
+        res = None
+        if overdispersion or family == "gaussian":  # many sites: site effects absorbed (fast_fit; exact)
+            res = fast_fit.glm(data["y"].to_numpy(float), data["n"].to_numpy(float), X.to_numpy(float),
+                               list(X.columns), family)
+        model = res.model if res is not None else _glm(data, X, family)
+        if res is None:
+            res = model.fit(scale="X2" if (overdispersion or family == "gaussian") else 1.0)
     separation = any("separation" in str(w.message).lower() or "PerfectSeparation" in type(w.message).__name__
                      for w in caught)
     mu = np.asarray(res.fittedvalues, float) if family != "poisson" else np.asarray(res.mu, float)
