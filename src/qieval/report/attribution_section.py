@@ -147,17 +147,27 @@ def _without_slopes(effects: pd.DataFrame) -> pd.DataFrame:
 _POOLED: dict[int, dict] = {}
 
 
-def pooled_fit(data, measure: Measure) -> Attribution | str:
+def pooled_fit(data, measure: Measure, shared_dir=None) -> Attribution | str:
     """The all-sites fit of ``measure`` for a project's data (``ProjectData``), computed once per
-    data object and measure (a site report shows it where its own series cannot separate a category)."""
+    data object and measure (a site report shows it where its own series cannot separate a category).
+    With ``shared_dir`` (the project's report folder) it is computed once per *project*: the first
+    report to need it fits and stores it, the others (every site report's kernel, then the network
+    report and the abstract) read it (:mod:`qieval.report.shared_results`); at hundreds of sites the
+    pooled fit costs far more than a site report, so fitting it per kernel or per site would not scale."""
     key = id(data)
     if key not in _POOLED:
         _POOLED[key] = {}
         weakref.finalize(data, _POOLED.pop, key, None)
     cache = _POOLED[key]
     if measure.id not in cache:
-        cache[measure.id] = fit_measure(data.measure_values, data.pdsa_cycles, measure,
-                                        settings_for(data.config, measure))
+        if shared_dir is not None:
+            from . import shared_results  # (it imports this module)
+
+            cache[measure.id] = shared_results.fit_measure(data.measure_values, data.pdsa_cycles, measure, shared_dir,
+                                                           settings_for(data.config, measure), wait=True)
+        else:
+            cache[measure.id] = fit_measure(data.measure_values, data.pdsa_cycles, measure,
+                                            settings_for(data.config, measure))
     return cache[measure.id]
 
 

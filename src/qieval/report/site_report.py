@@ -259,7 +259,8 @@ class SiteReport(ProjectReport):
             self.attributions[m.id] = result
             # one practice cannot separate several categories: claims only where its own series can,
             # otherwise the network's pooled estimate (fitted once per project)
-            pooled = attribution_section.pooled_fit(self.data, m)
+            pooled = attribution_section.pooled_fit(  # fitted once per project, shared via the report folder
+                self.data, m, self.output_dir.parent if self.output_dir is not None else None)
             parts.append(attribution_section.site_section(result, pooled, m, self.cycles, self.site.site_name,
                                                           f"attribution-{m.id}", self.policy, settings.min_points))
         return Html("".join(parts))
