@@ -378,7 +378,22 @@ def prepare(params_path: str | Path, site_id: str, output_dir: str | Path | None
 
     ``audience``: ``evaluator`` (restricted, full numbers) or ``commissioner`` / ``public`` (the
     params' small-number policy applied to tables, charts and text; see :mod:`qieval.disclosure`).
-    ``output_dir`` (relative: from the project root) is where :func:`write_results` writes."""
+    ``output_dir`` (relative: from the project root) is where :func:`write_results` writes.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from qieval.demo import write_demo
+    >>> root = Path(tempfile.mkdtemp())
+    >>> _ = write_demo(root)
+    >>> report = prepare(root / "params" / "deprescribing.yaml", "hillside")
+    >>> report.site.site_name
+    'Hillside Surgery'
+    >>> report.summary["measure_id"].tolist()
+    ['conversation_offered', 'register_prevalence', 'medicines_per_patient', 'clinician_minutes']
+    >>> import shutil; shutil.rmtree(root)
+    """
     data = load(params_path)
     output_dir = project_path(data.config.root, output_dir)  # relative: from the project root
     if not (data.sites["site_id"].to_numpy() == site_id).any():

@@ -345,6 +345,16 @@ def mdc(
     nupl, rebase_group, outside_limits, close_to_limits, relative_to_mean, special_cause_flag,
     point_type, target``. The call's options are kept in ``result.attrs["mdc"]`` for
     :func:`mdc_icons`.
+
+    Examples
+    --------
+    Sixteen months alternating around 2, every moving range 1: the limits are 2 ± 2.66 × 1.
+
+    >>> import pandas as pd
+    >>> d = pd.DataFrame({"month": pd.date_range("2024-01-01", periods=16, freq="MS"),
+    ...                   "value": [1, 2, 3, 2] * 4})
+    >>> mdc(d, "value", "month")[["mean", "lpl", "upl"]].iloc[0].round(2).tolist()
+    [2.0, -0.66, 4.66]
     """
     _validate(data, value, date, facet, rebase, fix_after_n_points, improvement_direction, target,
               screen_outliers)
@@ -418,6 +428,17 @@ def mdc_icons(result: pd.DataFrame, improvement_direction: str | None = None) ->
 
     ``improvement_direction`` is read from ``result.attrs["mdc"]`` (set by :func:`mdc`); pass it
     explicitly if the attributes were lost.
+
+    Examples
+    --------
+    A target of 5 lies above the upper process limit (4.66) of an "increase" measure: it will not
+    be met without a change to the process.
+
+    >>> import pandas as pd
+    >>> d = pd.DataFrame({"month": pd.date_range("2024-01-01", periods=16, freq="MS"),
+    ...                   "value": [1, 2, 3, 2] * 4})
+    >>> mdc_icons(mdc(d, "value", "month", target=5)).to_dict("records")
+    [{'f': 'no facet', 'variation': 'common_cause', 'assurance': 'fail'}]
     """
     facet_col, facets, variation, assurance = _icon_names(result, improvement_direction)
     return pd.DataFrame({

@@ -272,6 +272,19 @@ def qic(
     followed by :data:`RESULT_COLUMNS`. Part-level figures (n_obs ... runs_signal) repeat on every
     point of the part; ``result.attrs["qic"]`` keeps the chart type and facet names (for
     :func:`qieval.spc.plot`). Raises :class:`~qieval.errors.InputError` for unusable arguments.
+
+    Examples
+    --------
+    A u chart of infections per 1,000 bed-days: the centre line is the pooled rate, 18 / 600 × 1,000,
+    and the upper limit 30 + 3 × √(0.03 / 100) × 1,000; a run chart's centre line is the median.
+
+    >>> import pandas as pd
+    >>> d = pd.DataFrame({"month": range(1, 7), "infections": [2, 4, 3, 5, 1, 3], "days": [100] * 6})
+    >>> u = qic(d, "month", "infections", n="days", chart="u", multiply=1000)
+    >>> float(u["cl"].iloc[0]), round(float(u["ucl"].iloc[0]), 2)
+    (30.0, 81.96)
+    >>> float(qic(d, "month", "infections")["cl"].iloc[0])
+    3.0
     """
     out = pd.DataFrame(qic_columns(data, x, y, n, QicOptions(
         chart=chart, facets=facets, freeze=freeze, part=part, exclude=exclude, multiply=multiply,
