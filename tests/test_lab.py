@@ -55,12 +55,15 @@ def test_lab_serves_the_project_root_when_started_from_notebooks(tmp_path):
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/lab?token={token}", timeout=10) as r:
             assert r.status == 200 and b"JupyterLab" in r.read()
     finally:
-        proc.terminate()
+        proc.terminate()  # qieval lab became the server (exec): terminating it stops JupyterLab
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+    time.sleep(0.5)
+    with socket.socket() as s:  # the port is free again: no server left behind
+        assert s.connect_ex(("127.0.0.1", port)) != 0, "JupyterLab still listening after qieval lab was stopped"
 
 
 def test_project_root_is_found_from_a_subfolder(tmp_path):

@@ -158,7 +158,10 @@ def cmd_lab(args: argparse.Namespace) -> int:
     cmd += ["--no-browser"] if args.no_browser else []
     if hasattr(os, "geteuid") and os.geteuid() == 0:  # a container's root user: JupyterLab refuses without it
         cmd.append("--allow-root")
-    print(f"opening JupyterLab at {root} (notebooks in notebooks/; stop with Ctrl-C)", file=sys.stderr)
+    print(f"opening JupyterLab at {root} (notebooks in notebooks/; stop with Ctrl-C)", file=sys.stderr, flush=True)
+    if os.name == "posix":  # become JupyterLab: signals (Ctrl-C, kill) reach the server itself, no orphan
+        sys.stdout.flush()
+        os.execv(sys.executable, [*cmd, *extra])
     proc = subprocess.Popen([*cmd, *extra])
     try:
         return proc.wait()
