@@ -91,10 +91,10 @@ def child(step: str, root: Path) -> dict:
 
     t0 = time.perf_counter()
     if step.startswith("engine"):
-        from qieval.config import load_project
+        from qieval.config import load_config
         from qieval.records import derive
 
-        config = load_project(root / "params" / "bench.yaml")
+        config = load_config(root / "params" / "bench.yaml")
         sites = pd.read_csv(root / "data" / "sites.csv")
         res = derive(config, sites, today=dt.date(2030, 1, 1), check=step == "engine+checks")
         assert not res.problems, res.problems[:3]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from qieval.config import DEFAULT_CATEGORIES, ProjectConfig, load_project
+from qieval.config import DEFAULT_CATEGORIES, ProjectConfig, load_config
 from qieval.demo.deprescribing import PARAMS as DEMO_PARAMS
 from qieval.errors import InputError
 
@@ -38,7 +38,7 @@ def line_of(text: str, needle: str) -> int:
 
 def errors(path: Path) -> list[str]:
     with pytest.raises(InputError) as info:
-        load_project(path)
+        load_config(path)
     return [str(p) for p in info.value.problems]
 
 
@@ -48,7 +48,7 @@ def edit(old: str, new: str) -> str:
 
 
 def test_demo_params_load(params):
-    config = load_project(params())
+    config = load_config(params())
     assert isinstance(config, ProjectConfig)
     assert config.id == "deprescribing"
     assert config.baseline.start == dt.date(2021, 1, 1) and config.baseline.end == dt.date(2022, 3, 1)
@@ -62,7 +62,7 @@ def test_demo_params_load(params):
 def test_defaults(params):
     text = edit("categories: [education, staffing, IT, process, other]\n", "").replace(
         "allow_gaps: false\n", "").replace("frequency: month\n", "")
-    config = load_project(params(text))
+    config = load_config(params(text))
     assert config.categories == DEFAULT_CATEGORIES
     assert config.frequency == "month" and config.allow_gaps is False
 
@@ -233,13 +233,13 @@ def test_every_problem_is_reported_at_once(params):
 
 
 def test_data_dir_relative_to_project_root(params, tmp_path):
-    config = load_project(params(edit("  dir: data/deprescribing", "  dir: elsewhere/d")))
+    config = load_config(params(edit("  dir: data/deprescribing", "  dir: elsewhere/d")))
     assert config.data_dir == (tmp_path / "elsewhere" / "d").resolve()
     assert config.root == tmp_path.resolve()
 
 
 def test_key_lines_are_kept_for_later_messages(params):
-    config = load_project(params())
+    config = load_config(params())
     assert config.key_line("sites") == line_of(DEMO_PARAMS, "sites:")
     assert config.key_line("measures", 1, "id") == line_of(DEMO_PARAMS, "- id: register_prevalence")
     assert config.key_line("no", "such") is None
@@ -253,4 +253,4 @@ def test_not_utf8_after_a_bom_at_the_start_of_a_line(params):
 
 
 def test_utf8_bom_is_fine(params):
-    assert load_project(params(b"\xef\xbb\xbf" + DEMO_PARAMS.encode("utf-8"))).id == "deprescribing"
+    assert load_config(params(b"\xef\xbb\xbf" + DEMO_PARAMS.encode("utf-8"))).id == "deprescribing"

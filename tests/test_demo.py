@@ -5,7 +5,7 @@ import hashlib
 import pandas as pd
 
 from qieval.demo import deprescribing, write_demo
-from qieval.io.load import load
+from qieval.io.load import load_project
 
 
 def _digest(root):
@@ -20,7 +20,7 @@ def test_demo_is_byte_for_byte_deterministic(tmp_path):
 
 
 def test_demo_matches_the_published_project(demo_root_session):
-    data = load(demo_root_session / "params" / "deprescribing.yaml")
+    data = load_project(demo_root_session / "params" / "deprescribing.yaml")
     sites, cycles, mv = data.sites, data.pdsa_cycles, data.measure_values
     assert len(sites) == 4 and sites["list_size"].sum() == 37107  # "patient population 37,107"
     assert len(cycles) == 11  # "Eleven Plan Do Study Act cycles"

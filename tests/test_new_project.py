@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from qieval.cli import main
-from qieval.config import load_project
+from qieval.config import load_config
 from qieval.errors import InputError
 from qieval.io.schemas import SCHEMAS
 from qieval.new_project import PLACEHOLDER_SITES, TABLE_COLUMNS, new_project
@@ -24,7 +24,7 @@ def test_new_writes_commented_params_and_headed_tables(tmp_path, capsys):
     assert "qieval validate" in capsys.readouterr().out
     params = tmp_path / "params" / "clinic_flow.yaml"
     text = params.read_text(encoding="utf-8")
-    config = load_project(params)  # valid as written: placeholders, not blanks
+    config = load_config(params)  # valid as written: placeholders, not blanks
     assert config.id == "clinic_flow" and config.sites == PLACEHOLDER_SITES
     assert config.data_dir == tmp_path / "data" / "clinic_flow"
     # every required key is set and commented; optional ones are there, commented out
@@ -52,7 +52,7 @@ def test_validate_on_the_empty_project_says_what_is_missing(tmp_path, capsys):
 
 
 def _fill(tmp_path, project: str) -> None:
-    config = load_project(tmp_path / "params" / f"{project}.yaml")
+    config = load_config(tmp_path / "params" / f"{project}.yaml")
     d = config.data_dir
     with (d / "sites.csv").open("a", newline="", encoding="utf-8") as f:
         w = csv.writer(f, lineterminator="\n")

@@ -70,10 +70,10 @@ def test_the_package_ships_the_same_notebooks():
 
 
 def test_a_project_without_notebooks_uses_the_packaged_ones(demo_root):
-    from qieval.config import load_project
+    from qieval.config import load_config
     from qieval.farm.runner import notebook_path
 
-    config = load_project(demo_root / "params" / "deprescribing.yaml")
+    config = load_config(demo_root / "params" / "deprescribing.yaml")
     assert not (demo_root / "notebooks").exists()
     assert notebook_path(config) == PACKAGED / "site_report.ipynb"
     (demo_root / "notebooks").mkdir()

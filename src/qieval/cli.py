@@ -43,11 +43,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .config import load_project
-    from .io.load import load_project_data
+    from .config import load_config
+    from .io.load import load_data
 
-    config = load_project(args.params)
-    data = load_project_data(config)
+    config = load_config(args.params)
+    data = load_data(config)
     _print_problems(data.warnings)
     sites = config.sites
     if args.sites:

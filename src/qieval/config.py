@@ -451,7 +451,7 @@ class ProjectConfig(_Model):
     #: What ``qieval run`` writes: always ``html``; ``pdf`` adds PDF copies of the project-level
     #: reports, ``site_pdf`` of the site reports too (qieval.farm.pdf; same as --pdf / --pdf-sites).
     outputs: list[Literal["html", "pdf", "site_pdf"]] = Field(default_factory=lambda: ["html"])
-    # Filled in by load_project (not from YAML):
+    # Filled in by load_config (not from YAML):
     params_path: Path = Path(".")
     root: Path = Path(".")
     _key_lines: dict[tuple, int] = PrivateAttr(default_factory=dict)  # YAML line of each key path
@@ -668,7 +668,7 @@ SECTION_OF = {
 }
 
 
-def load_project(params_path: str | Path) -> ProjectConfig:
+def load_config(params_path: str | Path) -> ProjectConfig:
     """Read and validate ``params/<project>.yaml``.
 
     Raises :class:`InputError` with one :class:`Problem` per mistake (file, YAML line, key path).

@@ -41,9 +41,9 @@ def test_word_limit_120_is_an_error_naming_the_overrun(demo_root, abstract_repor
 
 
 def test_counting_headings_and_title_limit(abstract_report, demo_root_session):
-    from qieval.config import load_project
+    from qieval.config import load_config
 
-    config = load_project(demo_root_session / "params" / "deprescribing.yaml")
+    config = load_config(demo_root_session / "params" / "deprescribing.yaml")
     base = abstract_report.settings.model_dump()
     n = abstract_report.text.words
     s = AbstractSettings(**{**base, "count_headings": True, "word_limit": n + 1, "title_limit": 5})
@@ -58,9 +58,9 @@ def test_counting_headings_and_title_limit(abstract_report, demo_root_session):
 
 
 def test_merged_headings(abstract_report, demo_root_session):
-    from qieval.config import load_project
+    from qieval.config import load_config
 
-    config = load_project(demo_root_session / "params" / "deprescribing.yaml")
+    config = load_config(demo_root_session / "params" / "deprescribing.yaml")
     base = abstract_report.settings.model_dump()
     base["headings"] = {**base["headings"], "aim": "Study aim and methods", "methods": "Study aim and methods"}
     a = compose(abstract_report.facts, config, AbstractSettings(**base), abstract_report.measures, {"calendar"},
@@ -150,9 +150,9 @@ def test_synthetic_results_wording():
 
 def test_author_overclaims_are_flagged(abstract_report, demo_root_session):
     from qieval.abstract.audit import language_flags
-    from qieval.config import load_project
+    from qieval.config import load_config
 
-    config = load_project(demo_root_session / "params" / "deprescribing.yaml")
+    config = load_config(demo_root_session / "params" / "deprescribing.yaml")
     base = abstract_report.settings.model_dump()
     base["conclusion"] = "Education caused a significant improvement (p>95% causative)."
     a = compose(abstract_report.facts, config, AbstractSettings(**base), abstract_report.measures, {"calendar"},

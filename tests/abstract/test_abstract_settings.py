@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from qieval.abstract.settings import load_settings
-from qieval.config import load_project
+from qieval.config import load_config
 from qieval.errors import InputError
 
 
@@ -14,7 +14,7 @@ def _with_abstract(root, block: str):
     text = path.read_text(encoding="utf-8")
     text = text[: text.index("abstract:\n")] + block
     path.write_text(text, encoding="utf-8")
-    return load_project(path), text
+    return load_config(path), text
 
 
 def _line_of(text: str, needle: str) -> int:
@@ -22,7 +22,7 @@ def _line_of(text: str, needle: str) -> int:
 
 
 def test_demo_settings(demo_root_session):
-    s = load_settings(load_project(demo_root_session / "params" / "deprescribing.yaml"))
+    s = load_settings(load_config(demo_root_session / "params" / "deprescribing.yaml"))
     assert s.word_limit == 300 and s.count_headings is False
     assert s.headline_measure == "conversation_offered"
     assert s.background.startswith("Deprescribing") and "\n" not in s.background

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from qieval.accreditation.measure_checks import measure_checks, pooled, round_dates, window
-from qieval.config import load_project
+from qieval.config import load_config
 
 from accreditation_helpers import assessments, small_framework
 
@@ -28,7 +28,7 @@ def test_pooling_weights_months_by_their_denominators():
 
 @pytest.fixture(scope="module")
 def config(demo_root_session):
-    return load_project(demo_root_session / "params" / "deprescribing.yaml")
+    return load_config(demo_root_session / "params" / "deprescribing.yaml")
 
 
 def _values(rows):

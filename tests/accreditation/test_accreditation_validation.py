@@ -9,7 +9,7 @@ import pytest
 
 from qieval.accreditation import validate_assessments
 from qieval.io.assessments import load_assessments
-from qieval.config import display_path, load_project
+from qieval.config import display_path, load_config
 from qieval.errors import InputError
 
 HEADER = "site_id,standard_id,round,assessed_on,level,evidence,assessor"
@@ -22,13 +22,13 @@ def _write(root, lines: list[str]) -> str:
 
 
 def _problems(root, today=dt.date(2026, 1, 1)) -> list[str]:
-    config = load_project(root / "params" / "deprescribing.yaml")
+    config = load_config(root / "params" / "deprescribing.yaml")
     return [str(p) for p in validate_assessments(config, today=today)]
 
 
 def test_the_demo_assessments_are_valid(demo_root):
     assert _problems(demo_root) == []
-    config = load_project(demo_root / "params" / "deprescribing.yaml")
+    config = load_config(demo_root / "params" / "deprescribing.yaml")
     frame, _ = load_assessments(config)
     assert len(frame) == 4 * 8 * 3  # practices × standards × rounds
 
@@ -94,7 +94,7 @@ def test_assessments_in_the_future(demo_root):
 
 def test_load_assessments_raises_with_every_problem(demo_root):
     _write(demo_root, ["hillside,S9,baseline,2021-04-10,1,ev,A", "hillside,S1,baseline,2021-04-10,9,ev,A"])
-    config = load_project(demo_root / "params" / "deprescribing.yaml")
+    config = load_config(demo_root / "params" / "deprescribing.yaml")
     with pytest.raises(InputError) as err:
         load_assessments(config)
     assert [(p.row, p.column) for p in err.value.problems] == [(2, "standard_id"), (3, "level")]

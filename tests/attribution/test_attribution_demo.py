@@ -7,12 +7,12 @@ import pytest
 
 from qieval.attribution import fit
 from qieval.demo import deprescribing
-from qieval.io.load import load
+from qieval.io.load import load_project
 
 
 @pytest.fixture(scope="module")
 def demo(demo_root_session):
-    data = load(demo_root_session / "params" / "deprescribing.yaml")
+    data = load_project(demo_root_session / "params" / "deprescribing.yaml")
     return data.measure_values, data.pdsa_cycles[["site_id", "start", "category"]]
 
 

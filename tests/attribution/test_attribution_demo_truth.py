@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from attribution_simulate import single_threaded_blas
-from qieval.io.load import load
+from qieval.io.load import load_project
 from qieval.report.attribution_section import fit_measure
 
 NULL, DOWN, UP = 0, -1, 1
@@ -48,7 +48,7 @@ def fits(demo_root_session):
     out = {}
     with single_threaded_blas():
         for project, measures in TRUTH.items():
-            data = load(demo_root_session / "params" / f"{project}.yaml")
+            data = load_project(demo_root_session / "params" / f"{project}.yaml")
             for m in data.config.measures:
                 out[(project, m.id)] = fit_measure(data.measure_values, data.pdsa_cycles, m)
     return out

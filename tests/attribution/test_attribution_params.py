@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from attribution_simulate import single_threaded_blas
-from qieval.config import load_project
+from qieval.config import load_config
 from qieval.errors import InputError
-from qieval.io.load import load
+from qieval.io.load import load_project
 from qieval.report import attribution_section, figures
 
 
@@ -30,7 +30,7 @@ def test_bad_settings_are_reported_at_their_line(demo_root):
     path = _params_with(demo_root, "opioids", "attribution:\n  impact: gradual\n  harmonic: 2\n",
                         "    attribution: {min_points: 0}\n")
     with pytest.raises(InputError) as e:
-        load_project(path)
+        load_config(path)
     text = "\n".join(str(p) for p in e.value.problems)
     lines = path.read_text().splitlines()
     line = next(i for i, x in enumerate(lines, 1) if "impact: gradual" in x)
@@ -42,7 +42,7 @@ def test_bad_settings_are_reported_at_their_line(demo_root):
 def test_measure_settings_override_single_project_keys(demo_root):
     path = _params_with(demo_root, "opioids", "attribution:\n  impact: ramp\n  harmonics: 2\n",
                         "    attribution: {impact: step}\n")
-    config = load_project(path)
+    config = load_config(path)
     first, second = config.measures[0], config.measures[1]
     s1, s2 = attribution_section.settings_for(config, first), attribution_section.settings_for(config, second)
     assert (s1.impact, s1.harmonics, s1.min_points) == ("step", 2, 8)
@@ -51,7 +51,7 @@ def test_measure_settings_override_single_project_keys(demo_root):
 
 @pytest.fixture(scope="module")
 def opioids(demo_root_session):
-    return load(demo_root_session / "params" / "opioids.yaml")
+    return load_project(demo_root_session / "params" / "opioids.yaml")
 
 
 def test_site_section_claims_only_what_the_site_can_identify(opioids):

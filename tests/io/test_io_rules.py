@@ -155,9 +155,9 @@ def test_series_gaps_allowed_wording():
 
 
 def test_config_sites_in_table(project):
-    from qieval.config import load_project
+    from qieval.config import load_config
 
-    config = load_project(project.path("params/deprescribing.yaml"))
+    config = load_config(project.path("params/deprescribing.yaml"))
     assert rules.config_sites_in_table(config, pd.Series(["hillside", "riverside"])) == [
         "abbey_view", "meadowbank"]
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 import pandas as pd
 from io_helpers import MV, PARAMS, PDSA, SITES, Project
 
-from qieval.io.load import load_project_data
-from qieval.config import load_project
+from qieval.io.load import load_data
+from qieval.config import load_config
 from io_helpers import TODAY
 
 
 def _load(project: Project, params: str = PARAMS):
-    return load_project_data(load_project(project.path(params)), today=TODAY)
+    return load_data(load_config(project.path(params)), today=TODAY)
 
 
 def test_pdsa_start_and_end_accept_months(project: Project):

@@ -13,8 +13,8 @@ import pytest
 from io_helpers import LINE, MV, PARAMS, PDSA, SITES, TODAY, Project
 
 from qieval.errors import InputError
-from qieval.io.load import ProjectData, load, load_project_data, validate_project
-from qieval.config import load_project
+from qieval.io.load import ProjectData, load_project, load_data, validate_project
+from qieval.config import load_config
 
 
 def only(lines: list[str]) -> str:
@@ -34,7 +34,7 @@ def test_demo_is_valid(project: Project):
 
 
 def test_load_returns_typed_tables(project: Project):
-    data = load(project.path(PARAMS))
+    data = load_project(project.path(PARAMS))
     assert isinstance(data, ProjectData)
     assert data.sites["list_size"].dtype == "int64"
     assert str(data.measure_values["period"].dtype).startswith("datetime64")
@@ -49,7 +49,7 @@ def test_load_returns_typed_tables(project: Project):
 def test_load_project_data_raises_input_error(project: Project):
     project.set_line(MV, 3, "hillside,2021-01,conversation_offered,45,30,")
     with pytest.raises(InputError) as info:
-        load_project_data(load_project(project.path(PARAMS)), today=TODAY)
+        load_data(load_config(project.path(PARAMS)), today=TODAY)
     assert [str(p) for p in info.value.problems] == [f"{MV}:3:numerator: 45 exceeds the denominator 30"]
 
 
@@ -302,7 +302,7 @@ def test_gap_is_a_warning_when_allowed(project: Project):
         f"{MV}:{k}:period: warning: gap in the conversation_offered series of site hillside: "
         "2 month(s) missing from 2021-05 before this row (allowed by allow_gaps: true; charts show "
         "the break)"]
-    data = load(project.path(PARAMS))
+    data = load_project(project.path(PARAMS))
     assert [str(w) for w in data.warnings] == warnings
 
 
@@ -363,7 +363,7 @@ def test_bom_crlf_and_spaces_are_tolerated(project: Project):
             text = text.replace(",", " , ")
         project.write(rel, b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode("utf-8"))
     assert project.validate() == ([], [])
-    data = load(project.path(PARAMS))
+    data = load_project(project.path(PARAMS))
     assert set(data.measure_values["site_id"]) == {"hillside", "riverside", "abbey_view", "meadowbank"}
     assert set(data.measure_values["measure_id"]) == {
         "conversation_offered", "register_prevalence", "medicines_per_patient", "clinician_minutes"}
@@ -401,7 +401,7 @@ def test_xlsx_tables_are_accepted(project: Project):
         frame.to_excel(project.path(rel).with_suffix(".xlsx"), index=(rel == MV))
         project.path(rel).unlink()
     assert project.validate() == ([], [])
-    data = load(project.path(PARAMS))
+    data = load_project(project.path(PARAMS))
     assert len(data.measure_values) == n_values
     assert data.files["measure_values"].suffix == ".xlsx"
 
@@ -431,7 +431,7 @@ def test_tables_as_sheets_of_one_workbook(project: Project):
                 writer, sheet_name=sheet, index=False)
             project.path(rel).unlink()
     assert project.validate() == ([], [])
-    project_data = load(project.path(PARAMS))
+    project_data = load_project(project.path(PARAMS))
     assert project_data.files["sites"].name == "book.xlsx"
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from qieval.config import load_project
+from qieval.config import load_config
 from qieval.demo.ae import write_example
 from qieval.measures.series import pooled_coverage, pooled_values
 
@@ -17,7 +17,7 @@ REF = Path(__file__).resolve().parents[1] / "data" / "reference" / "NHSRdatasets
 
 @pytest.fixture(scope="module")
 def config(tmp_path_factory):
-    return load_project(write_example(REF, tmp_path_factory.mktemp("ae"), ["R1F", "RJF"]))
+    return load_config(write_example(REF, tmp_path_factory.mktemp("ae"), ["R1F", "RJF"]))
 
 
 def values() -> pd.DataFrame:

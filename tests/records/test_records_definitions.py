@@ -9,12 +9,12 @@ import pytest
 from records_helpers import (PRESCRIBING, RECORDS_CSV, TODAY, params, values_of,
                              write_project)
 
-from qieval.config import load_project
-from qieval.io.load import load_project_data
+from qieval.config import load_config
+from qieval.io.load import load_data
 
 
 def _load(path):
-    return load_project_data(load_project(path), today=TODAY)
+    return load_data(load_config(path), today=TODAY)
 
 
 @pytest.fixture(scope="module")

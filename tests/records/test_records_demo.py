@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from qieval.cli import main
-from qieval.io.load import load
+from qieval.io.load import load_project
 
 
 def test_demo_projects_validate(demo_root_session, capsys, monkeypatch):
@@ -13,7 +13,7 @@ def test_demo_projects_validate(demo_root_session, capsys, monkeypatch):
 
 
 def test_opioid_demo_measures_from_records(demo_root_session):
-    data = load(demo_root_session / "params" / "opioids.yaml")
+    data = load_project(demo_root_session / "params" / "opioids.yaml")
     assert data.files["records"].name == "prescribing.parquet"
     v = data.measure_values
     hd = v.loc[v["measure_id"] == "high_dose"].groupby("period")[["numerator", "denominator"]].sum()
@@ -36,7 +36,7 @@ def test_opioid_demo_measures_from_records(demo_root_session):
 
 
 def test_pccc_demo_is_weekly_with_weekend_breakdown(demo_root_session):
-    data = load(demo_root_session / "params" / "pccc.yaml")
+    data = load_project(demo_root_session / "params" / "pccc.yaml")
     v = data.measure_values
     assert data.config.frequency == "week"
     assert (v["period"].dt.day_of_week == 0).all()  # Monday weeks

@@ -6,14 +6,14 @@ import pytest
 from records_helpers import MEASURES, PRESCRIBING, RECORDS_CSV, TODAY, params, write_project
 
 from qieval.cli import main
-from qieval.config import load_project
+from qieval.config import load_config
 from qieval.errors import InputError
-from qieval.io.load import load_project_data
+from qieval.io.load import load_data
 
 
 def _problems(path) -> list[str]:
     with pytest.raises(InputError) as exc:
-        load_project_data(load_project(path), today=TODAY)
+        load_data(load_config(path), today=TODAY)
     return [str(p) for p in exc.value.problems]
 
 
@@ -98,7 +98,7 @@ def test_from_records_without_records_section(tmp_path):
 def test_records_section_schema(tmp_path):
     text = params(RECORDS_CSV.replace("  file: prescribing.csv\n", ""))
     with pytest.raises(InputError) as exc:
-        load_project(write_project(tmp_path, text, PRESCRIBING))
+        load_config(write_project(tmp_path, text, PRESCRIBING))
     assert "give either 'file' or 'sql'" in str(exc.value)
 
 

@@ -22,9 +22,9 @@ import pytest
 from qitest_support import require
 from records_helpers import PRESCRIBING, RECORDS_CSV, TODAY, params, write_project
 
-from qieval.config import load_project
+from qieval.config import load_config
 from qieval.errors import InputError
-from qieval.io.load import load_project_data
+from qieval.io.load import load_data
 
 
 def _bindir() -> Path | None:
@@ -92,9 +92,9 @@ def _sql_records(url: str, query: str = "SELECT * FROM prescribing ORDER BY mont
 
 
 def test_postgres_source_gives_the_csv_values(tmp_path, postgres):
-    csv = load_project_data(load_project(write_project(tmp_path / "csv", params(RECORDS_CSV),
+    csv = load_data(load_config(write_project(tmp_path / "csv", params(RECORDS_CSV),
                                                        PRESCRIBING)), today=TODAY)
-    pg = load_project_data(load_project(write_project(tmp_path / "pg", params(_sql_records(postgres)))),
+    pg = load_data(load_config(write_project(tmp_path / "pg", params(_sql_records(postgres)))),
                            today=TODAY)
     cols = ["site_id", "period", "measure_id", "numerator", "denominator", "value"]
     a = csv.measure_values[cols].reset_index(drop=True)
@@ -108,11 +108,11 @@ def test_postgres_source_gives_the_csv_values(tmp_path, postgres):
 def test_postgres_url_from_the_environment(tmp_path, postgres, monkeypatch):
     monkeypatch.setenv("QIEVAL_TEST_DB", postgres)
     path = write_project(tmp_path, params(_sql_records("${QIEVAL_TEST_DB}")))
-    data = load_project_data(load_project(path), today=TODAY)
+    data = load_data(load_config(path), today=TODAY)
     assert len(data.measure_values)
     monkeypatch.delenv("QIEVAL_TEST_DB")
     with pytest.raises(InputError) as exc:
-        load_project_data(load_project(path), today=TODAY)
+        load_data(load_config(path), today=TODAY)
     assert "records.url: environment variable QIEVAL_TEST_DB is not set" in str(exc.value)
 
 
@@ -122,7 +122,7 @@ def test_postgres_bad_rows_name_the_query_row(tmp_path, postgres):
              "FROM prescribing ORDER BY month, practice, patient_id")
     path = write_project(tmp_path, params(_sql_records(postgres, query)))
     with pytest.raises(InputError) as exc:
-        load_project_data(load_project(path), today=TODAY)
+        load_data(load_config(path), today=TODAY)
     text = str(exc.value)
     # p3 sorts third in January (a/p1, a/p2, then b/p4, b/p5, zz/p3 → row 5 of the result)
     assert f"postgresql+psycopg://postgres@127.0.0.1:{postgres.rsplit(':', 1)[1].split('/')[0]}/qi:5:practice: " \
@@ -132,7 +132,7 @@ def test_postgres_bad_rows_name_the_query_row(tmp_path, postgres):
 def test_postgres_query_error_names_the_params_key(tmp_path, postgres):
     path = write_project(tmp_path, params(_sql_records(postgres, "SELECT * FROM no_such_table")))
     with pytest.raises(InputError) as exc:
-        load_project_data(load_project(path), today=TODAY)
+        load_data(load_config(path), today=TODAY)
     assert ":records.sql: the records query failed on postgresql+psycopg://" in str(exc.value)
     assert "no_such_table" in str(exc.value)
 
@@ -149,7 +149,7 @@ def test_unreachable_server_names_the_url(tmp_path):
     url = f"postgresql+psycopg://postgres:secret@127.0.0.1:{_free_port()}/qi"
     path = write_project(tmp_path, params(_sql_records(url)))
     with pytest.raises(InputError) as exc:
-        load_project_data(load_project(path), today=TODAY)
+        load_data(load_config(path), today=TODAY)
     text = str(exc.value)
     assert ":records.url: cannot connect to postgresql+psycopg://postgres:***@127.0.0.1:" in text
     assert "secret" not in text
@@ -167,8 +167,8 @@ def test_sql_source_is_never_cached_and_its_password_never_written(tmp_path, pos
     # trust authentication accepts any password, so the URL can carry one and still connect
     url = postgres.replace("postgresql+psycopg://postgres@", "postgresql+psycopg://postgres:Pw-9f3kq2x@")
     path = write_project(tmp_path, params(_sql_records(url)))
-    config = load_project(path)
-    data = load_project_data(config, today=TODAY)
+    config = load_config(path)
+    data = load_data(config, today=TODAY)
     cache = tmp_path / "reports" / "tiny" / ".cache"
     cache.mkdir(parents=True)
     (cache / "project-old.pickle").write_bytes(b"an older cache, perhaps with a password")
@@ -189,7 +189,7 @@ def test_sql_source_is_never_cached_and_its_password_never_written(tmp_path, pos
     try:
         with engine.begin() as conn:
             conn.execute(sqlalchemy.text("UPDATE prescribing SET practice = 'a' WHERE patient_id = 'p5'"))
-        assert rows_a_jan(load_project_data(load_project(path), today=TODAY)) == 4
+        assert rows_a_jan(load_data(load_config(path), today=TODAY)) == 4
     finally:
         with engine.begin() as conn:
             conn.execute(sqlalchemy.text("UPDATE prescribing SET practice = 'b' WHERE patient_id = 'p5'"))
@@ -200,8 +200,8 @@ def test_file_project_cache_is_private(demo_root):
     """The pickle the runner writes for the kernels is readable by its owner only."""
     from qieval.farm import kernel
 
-    config = load_project(demo_root / "params" / "deprescribing.yaml")
-    pickle_path = kernel.write_project_cache(config, load_project_data(config))
+    config = load_config(demo_root / "params" / "deprescribing.yaml")
+    pickle_path = kernel.write_project_cache(config, load_data(config))
     assert pickle_path is not None
     assert pickle_path.stat().st_mode & 0o777 == 0o600
     assert pickle_path.parent.stat().st_mode & 0o777 == 0o700

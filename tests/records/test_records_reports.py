@@ -6,15 +6,15 @@ import pytest
 from records_helpers import PRESCRIBING, RECORDS_CSV, TODAY, params, write_project
 
 from qieval.attribution import Attribution
-from qieval.config import load_project
-from qieval.io.load import load, load_project_data
+from qieval.config import load_config
+from qieval.io.load import load_project, load_data
 from qieval.report import attribution_section
 from qieval.report.equity import breakdown_values, equity_section, group_summary
 from qieval.report.measure_plan import measure_plan, plan_table
 
 
 def test_measure_plan_tabulates_type_and_collection(demo_root_session):
-    config = load_project(demo_root_session / "params" / "opioids.yaml")
+    config = load_config(demo_root_session / "params" / "opioids.yaml")
     plan = plan_table(config)
     assert list(plan["type"]) == sorted(plan["type"], key=["outcome", "process", "balancing"].index)
     hd = plan.loc[plan["title"].str.contains("120 mg")].iloc[0]
@@ -28,7 +28,7 @@ def test_measure_plan_tabulates_type_and_collection(demo_root_session):
 
 
 def test_equity_groups_pooled_over_sites(tmp_path):
-    data = load_project_data(load_project(write_project(tmp_path, params(RECORDS_CSV), PRESCRIBING)),
+    data = load_data(load_config(write_project(tmp_path, params(RECORDS_CSV), PRESCRIBING)),
                              today=TODAY)
     m = data.config.measure("high_dose")
     v = breakdown_values(data, m)
@@ -45,11 +45,11 @@ def test_equity_groups_pooled_over_sites(tmp_path):
 
 
 def test_equity_skips_projects_without_breakdowns(demo_root_session):
-    assert equity_section(load(demo_root_session / "params" / "deprescribing.yaml")) == ""
+    assert equity_section(load_project(demo_root_session / "params" / "deprescribing.yaml")) == ""
 
 
 def test_weekly_values_are_attributed_by_month(demo_root_session):
-    data = load(demo_root_session / "params" / "pccc.yaml")
+    data = load_project(demo_root_session / "params" / "pccc.yaml")
     m = data.config.measure("admissions_avoided")
     result = attribution_section.fit_measure(data.measure_values, data.pdsa_cycles, m)
     assert isinstance(result, Attribution), result

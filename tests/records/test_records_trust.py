@@ -8,15 +8,15 @@ import os
 import pytest
 from records_helpers import PRESCRIBING, RECORDS_CSV, TODAY, params, values_of, write_project
 
-from qieval.config import load_project
+from qieval.config import load_config
 from qieval.errors import InputError
-from qieval.io.load import load_project_data
+from qieval.io.load import load_data
 from qieval.records.source import mask_secrets, masked_url
 
 
 def _problems(path) -> list[str]:
     with pytest.raises(InputError) as exc:
-        load_project_data(load_project(path), today=TODAY)
+        load_data(load_config(path), today=TODAY)
     return [str(p) for p in exc.value.problems]
 
 
@@ -67,7 +67,7 @@ def test_the_records_file_itself_is_still_read(tmp_path):
     """The lock-down allows the records file (CSV and Parquet) and nothing else."""
     for name in ("prescribing.csv", "prescribing.parquet"):
         text = RECORDS_CSV.replace("prescribing.csv", name)
-        data = load_project_data(load_project(write_project(tmp_path / name, params(text), PRESCRIBING, name)),
+        data = load_data(load_config(write_project(tmp_path / name, params(text), PRESCRIBING, name)),
                                  today=TODAY)
         assert values_of(data, "high_dose")[("a", "2022-01")][:2] == (2.0, 3.0)  # p1, p2 of p1, p2, p3
 
@@ -115,7 +115,7 @@ def test_records_cache_follows_the_content(tmp_path):
     """An edit of the records file that keeps its size and modification time gives the new numbers
     (the red team's stale cache): the cache is keyed on the file's content."""
     path = write_project(tmp_path, params(RECORDS_CSV), PRESCRIBING)
-    first = load_project_data(load_project(path), today=TODAY)
+    first = load_data(load_config(path), today=TODAY)
     assert values_of(first, "rows")[("a", "2022-01")][0] == 3
     records = tmp_path / "data" / "prescribing.csv"
     before = records.stat()
@@ -126,7 +126,7 @@ def test_records_cache_follows_the_content(tmp_path):
     records.write_text(edited)
     os.utime(records, ns=(before.st_atime_ns, before.st_mtime_ns))
     assert (records.stat().st_size, records.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
-    second = load_project_data(load_project(path), today=TODAY)
+    second = load_data(load_config(path), today=TODAY)
     assert values_of(second, "rows")[("a", "2022-01")][0] == 4
     assert values_of(second, "rows")[("b", "2022-01")][0] == 1
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from qieval.config import load_project
+from qieval.config import load_config
 from qieval.demo import write_demo
-from qieval.io.load import load_project_data
+from qieval.io.load import load_data
 from qieval.farm.batch import run_farm, site_hashes, summary_table
 from qieval.farm.runner import notebook_path, run_site
 
@@ -27,8 +27,8 @@ REPO_NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "site_report
 
 
 def _project(root: Path):
-    config = load_project(root / "params" / "deprescribing.yaml")
-    return config, load_project_data(config)
+    config = load_config(root / "params" / "deprescribing.yaml")
+    return config, load_data(config)
 
 
 def _farm(root: Path, **kw):

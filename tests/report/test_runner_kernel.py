@@ -62,12 +62,12 @@ def test_project_cache_is_keyed_on_the_inputs_and_the_code(demo_root):
     params, every data file and qieval's code are unchanged."""
     import os
 
-    from qieval.config import load_project
-    from qieval.io.load import load_project_data
+    from qieval.config import load_config
+    from qieval.io.load import load_data
     from qieval.farm import kernel
 
-    config = load_project(demo_root / "params/deprescribing.yaml")
-    data = load_project_data(config)
+    config = load_config(demo_root / "params/deprescribing.yaml")
+    data = load_data(config)
     path = kernel.write_project_cache(config, data)
     assert path is not None and path.is_file() and ".cache" in path.parts
     key, where = kernel._stat_key(config.params_path)

@@ -9,13 +9,13 @@ import json
 import pandas as pd
 import pytest
 
-from qieval.io.load import load
+from qieval.io.load import load_project
 from qieval.report import attribution_section, shared_results
 
 
 @pytest.fixture(scope="module")
 def project(demo_root_session):
-    data = load(demo_root_session / "params" / "deprescribing.yaml")
+    data = load_project(demo_root_session / "params" / "deprescribing.yaml")
     return data, data.config.measure("conversation_offered")
 
 

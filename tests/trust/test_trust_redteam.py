@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from qieval.config import load_project
+from qieval.config import load_config
 from qieval.disclosure import DisclosurePolicy, policy_for, small_mask, suppress_series
 from qieval.format import UnsafePathError, csv_safe_text, csv_text, path_inside, unsafe_name
 
@@ -105,10 +105,10 @@ def _small_group_months(values: pd.DataFrame, low: int = 1, high: int = 7) -> in
 
 def test_equity_section_applies_the_policy(demo_root_session):
     """The equity table and small multiples of a public copy were identical to the evaluator copy."""
-    from qieval.io.load import load
+    from qieval.io.load import load_project
     from qieval.report.equity import breakdown_values, measure_equity
 
-    data = load(demo_root_session / "params" / "opioids.yaml")
+    data = load_project(demo_root_session / "params" / "opioids.yaml")
     m = next(m for m in data.config.measures if m.breakdown)
     site = data.config.sites[0]
     values = breakdown_values(data, m, site)
@@ -269,10 +269,10 @@ def test_a_value_on_a_percent_row_is_a_warning(demo_root):
 
 def test_a_constant_continuous_series_says_why_there_is_no_model(demo_root_session):
     """statsmodels: "The first guess on the deviance function returned a nan" → a reason in words."""
-    from qieval.io.load import load, site_cycles, site_values
+    from qieval.io.load import load_project, site_cycles, site_values
     from qieval.report.attribution_section import fit_measure
 
-    data = load(demo_root_session / "params" / "deprescribing.yaml")
+    data = load_project(demo_root_session / "params" / "deprescribing.yaml")
     m = next(m for m in data.config.measures if m.unit == "continuous")
     values = site_values(data, "riverside")
     values.loc[values["measure_id"] == m.id, "value"] = 12.0
@@ -291,7 +291,7 @@ def test_alias_bomb_is_refused_quickly(tmp_path):
 
     t0 = time.perf_counter()
     with pytest.raises(InputError) as exc:
-        load_project(tmp_path / "params" / "p.yaml")
+        load_config(tmp_path / "params" / "p.yaml")
     assert time.perf_counter() - t0 < 5
     [problem] = exc.value.problems
     assert problem.row is not None and "alias" in problem.message

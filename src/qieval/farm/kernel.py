@@ -103,7 +103,7 @@ def _stat_key(params_path) -> tuple[tuple, "Path"] | None:
     import os
     from pathlib import Path
 
-    from qieval.config import load_project
+    from qieval.config import load_config
     from qieval.format import file_digest
 
     p = Path(params_path).resolve()
@@ -114,7 +114,7 @@ def _stat_key(params_path) -> tuple[tuple, "Path"] | None:
     dirs = _BASE.setdefault("data_dirs", {})
     if head not in dirs:
         try:
-            config = load_project(p)
+            config = load_config(p)
         except Exception:  # noqa: BLE001 - let the real load report the problem
             return None
         sql = config.records is not None and bool(config.records.sql)
@@ -198,7 +198,7 @@ def _copy_project(data):
 def install_load_cache() -> None:
     """(In the kernel) memoise ``qieval.io.load.load`` for the life of the kernel.
 
-    Each site's notebook loads and validates the *whole* project (``prepare`` → ``load``), so the
+    Each site's notebook loads and validates the *whole* project (``prepare`` → ``load_project``), so the
     cost per site grows with the number of sites (0.5 s at 100 sites, tens of seconds at 6,500).
     In a warm kernel the validated project is kept, keyed on the content (SHA-256) of the params
     file and of every file in the data folder, and each call gets a copy of its tables (a SQL
@@ -206,7 +206,7 @@ def install_load_cache() -> None:
     reads the project the runner validated (:func:`write_project_cache`) when its key matches.
     Installed through :func:`qieval.io.load.set_load_cache`, the hook ``load`` itself consults.
     """
-    from ..io.load import load_project, load_project_data, set_load_cache
+    from ..io.load import load_config, load_data, set_load_cache
 
     if _BASE.get("load_cache_installed"):
         return
@@ -220,7 +220,7 @@ def install_load_cache() -> None:
         if key not in store:
             store.clear()
             data = _read_project_cache(key, cache_file) if cache_file.is_file() else None
-            store[key] = data if data is not None else load_project_data(load_project(params_path))
+            store[key] = data if data is not None else load_data(load_config(params_path))
         return _copy_project(store[key])
 
     set_load_cache(cached)

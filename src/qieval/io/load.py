@@ -15,7 +15,7 @@ from typing import Callable
 
 import pandas as pd
 
-from ..config import ProjectConfig, display_path, load_project
+from ..config import ProjectConfig, display_path, load_config
 from ..errors import InputError, Problem
 from . import rules
 from .readers import RawTable, find_table, read_table
@@ -221,7 +221,7 @@ def _sorted(problems: list[Problem]) -> list[Problem]:
     return sorted(problems, key=lambda p: (p.file, p.row or 0, p.column or "", p.message))
 
 
-def load_project_data(config: ProjectConfig, *, today: dt.date | None = None) -> ProjectData:
+def load_data(config: ProjectConfig, *, today: dt.date | None = None) -> ProjectData:
     """Read and validate every table of a project; raise :class:`InputError` listing all problems."""
     today = today or rules.project_today()
     problems: list[Problem] = []
@@ -367,8 +367,8 @@ def load_project_data(config: ProjectConfig, *, today: dt.date | None = None) ->
 def validate_project(params_path: str | Path, *, today: dt.date | None = None) -> tuple[list[Problem], list[Problem]]:
     """Validate a project; return ``(errors, warnings)`` without raising."""
     try:
-        config = load_project(params_path)
-        data = load_project_data(config, today=today)
+        config = load_config(params_path)
+        data = load_data(config, today=today)
     except InputError as err:
         return err.problems, []
     return [], data.warnings
@@ -396,13 +396,13 @@ def set_load_cache(cache: Callable[[str | Path], "ProjectData | None"] | None) -
     _load_cache = cache
 
 
-def load(params_path: str | Path) -> ProjectData:
+def load_project(params_path: str | Path) -> ProjectData:
     """Load a project (params + data), raising :class:`InputError` on any problem."""
     if _load_cache is not None:
         data = _load_cache(params_path)
         if data is not None:
             return data
-    return load_project_data(load_project(params_path))
+    return load_data(load_config(params_path))
 
 
 def site_values(data: ProjectData, site_id: str) -> pd.DataFrame:
@@ -416,5 +416,5 @@ def site_cycles(data: ProjectData, site_id: str) -> pd.DataFrame:
     return c.loc[c["site_id"].isin([site_id, "ALL"])].reset_index(drop=True)
 
 
-__all__ = ["ProjectData", "load", "load_project_data", "validate_project", "site_values", "site_cycles"]
+__all__ = ["ProjectData", "load", "load_data", "validate_project", "site_values", "site_cycles"]
 

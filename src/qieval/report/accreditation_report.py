@@ -24,7 +24,7 @@ from ..accreditation.evaluation import (Evaluation, evaluate, fmt_value, shown_v
 from ..config import Measure, project_path
 from ..disclosure import DisclosurePolicy, policy_for
 from ..io.assessments import load_assessments
-from ..io.load import ProjectData, load
+from ..io.load import ProjectData, load_project
 from ..io.readers import find_table
 from ..io.standards import Framework, load_for_project, settings
 from ..measures.series import measure_series
@@ -464,7 +464,7 @@ def prepare(params_path: str | Path, output_dir: str | Path | None = None,
     ``audience`` as in :func:`qieval.report.site_report.prepare`: commissioner/public copies show a
     linked-measure value resting on a small numerator or denominator as the policy's marker (tables,
     reasons and ``accreditation_status.csv``) and leave such sites out of the funnel plots."""
-    data = load(params_path)
+    data = load_project(params_path)
     policy = policy_for(audience, data.config)
     framework = load_for_project(data.config)
     assessments, _ = load_assessments(data.config, framework)

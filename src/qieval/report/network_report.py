@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..config import Measure, project_path
 from ..disclosure import policy_for, suppress_series
-from ..io.load import load, site_cycles, site_values
+from ..io.load import load_project, site_cycles, site_values
 from ..measures.series import measure_series, pooled_coverage, pooled_values
 from ..measures.summary import compare_periods
 from ..spc.icons import assurance_icon_svg, variation_icon_svg
@@ -322,7 +322,7 @@ def prepare(params_path: str | Path, output_dir: str | Path | None = None,
     """Load the project and compute the pooled results (attribution runs in its section).
     ``audience`` as in :func:`qieval.report.site_report.prepare`. ``site_detail=False`` skips the
     per-site SPC of the icon matrix (the abstract needs only the pooled results)."""
-    data = load(params_path)
+    data = load_project(params_path)
     by_site = BySite(data) if site_detail else None
     pooled = pooled_values(data.measure_values, data.config)
     coverage = pooled_coverage(data.measure_values, data.config.frequency)

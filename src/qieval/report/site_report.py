@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import Measure, display_path, project_path
-from ..io.load import load, site_cycles, site_values
+from ..io.load import load_project, site_cycles, site_values
 from ..measures.series import measure_series
 from ..measures.summary import compare_periods
 from ..disclosure import DisclosurePolicy, policy_for, suppress_series
@@ -394,7 +394,7 @@ def prepare(params_path: str | Path, site_id: str, output_dir: str | Path | None
     ['conversation_offered', 'register_prevalence', 'medicines_per_patient', 'clinician_minutes']
     >>> import shutil; shutil.rmtree(root)
     """
-    data = load(params_path)
+    data = load_project(params_path)
     output_dir = project_path(data.config.root, output_dir)  # relative: from the project root
     if not (data.sites["site_id"].to_numpy() == site_id).any():
         raise ValueError(f"site {site_id!r} is not in {display_path(data.files['sites'])}")
