@@ -260,7 +260,7 @@ CHARTS_FOR_UNIT = {"percent": ("run", "i", "p", "pp"), "rate": ("run", "i", "u",
 
 
 class AttributionSettings(_Model):
-    """How the attribution section fits each measure (``qieval.attribution.fit``; issue 13).
+    """How the attribution section fits each measure (``qieval.attribution.fit``).
 
     Given once per project (``attribution:``) and, where a measure needs something else, per measure
     (``measures[i].attribution:``, only the keys it changes). ``docs/attribution_methods.md`` explains

@@ -21,7 +21,7 @@ Secondary suppression (the ONS "differencing" risk, ONS Statistical Disclosure C
 when a published total has exactly one suppressed cell among its parts, that cell equals the
 total minus the other parts, so the next smallest part is suppressed too (non-zero first). NHS
 Digital's 2018 method drops this step because totals are rounded independently (differencing then
-gives only a range); qieval keeps it switchable (``secondary=True`` by default, as issue 9 asks),
+gives only a range); qieval keeps it switchable (``secondary=True`` by default),
 so a table is safe even when a total is shown exactly.
 
 Charts (:func:`suppress_series`): a point whose numerator or denominator is suppressed is not

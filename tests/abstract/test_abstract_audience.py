@@ -1,4 +1,4 @@
-"""Audiences (issue 9) for the abstract: commissioner/public copies print counts of people and the
+"""Audiences for the abstract: commissioner/public copies print counts of people and the
 percentages resting on them with the small-number policy applied; evaluator copies are exact."""
 
 from __future__ import annotations

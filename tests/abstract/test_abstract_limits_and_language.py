@@ -115,7 +115,7 @@ def test_verdicts():
                         "month at every site; ..."), "binomial") == "not separable"
     assert verdict(_row(separable=False, estimate=float("nan"), note="Not estimable: ... zero baseline"),
                    "binomial") == "not estimable"
-    # issue 13: only calendar-adjusted pooled estimates with an interval are quoted
+    # only calendar-adjusted pooled estimates with an interval are quoted
     its = "interrupted time series against a linear trend; level change from the start"
     assert verdict(_row(ratio_low=1.02, method=its), "binomial") == "not quoted"
     assert verdict(_row(ratio_low=1.02, method="interrupted time series at one site; ..."), "binomial") == "not quoted"

@@ -1,4 +1,4 @@
-"""Audiences (issue 9) for the accreditation summary: a linked-measure value resting on a small
+"""Audiences for the accreditation summary: a linked-measure value resting on a small
 numerator or denominator is the marker in commissioner/public copies (tables, reasons, CSV);
 statuses do not change; evaluator copies show every value."""
 

@@ -47,7 +47,7 @@ def simulate(rng: np.random.Generator, *, rho: float = 0.4, sd: float = 0.08, n_
     return pd.DataFrame(rows, columns=["site_id", "period", "numerator", "denominator"])
 
 
-# ---- issue 13: staggered and same-month categories, step and ramp effects, autocorrelated noise --------
+# ---- staggered and same-month categories, step and ramp effects, autocorrelated noise --------
 """Five sites x 36 months (2021-01 .. 2023-12). ``reviews`` starts in a different month at each site
 (the staggered category; its true effect is null, a step or a ramp); ``education`` (2022-01) and
 ``focus group`` (2021-10) start in the same month at every site and truly do nothing. The shared

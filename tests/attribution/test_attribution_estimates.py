@@ -78,7 +78,7 @@ def test_abs_change_tiny_gaussian_case_by_hand():
 def test_slope_change_rows():
     mv, ivs = _exact_gaussian(slope=True)
     a = fit(mv, ivs, family="gaussian", slope_change=True)
-    # issue 13: the bare category is the headline (average over the months after the start), then
+    # the bare category is the headline (average over the months after the start), then
     # the level and slope rows
     assert list(a.effects["category"]) == ["rota", "rota:level", "rota:slope"]
     head, lvl, slp = a.effects.iloc[0], a.effects.iloc[1], a.effects.iloc[2]
@@ -97,7 +97,7 @@ def test_slope_change_ratio_is_per_month_binomial(binomial_fit):
     slp = a.effects.set_index("category").loc["bundle:slope"]
     assert slp["ratio"] == pytest.approx(np.exp(slp["estimate"]))
     assert slp["ratio_low"] == pytest.approx(np.exp(slp["estimate_low"]))
-    # issue 13: Holm runs over the headline rows (one per category); level and slope rows are detail
+    # Holm runs over the headline rows (one per category); level and slope rows are detail
     eff = a.effects.set_index("category")
     assert eff.loc["bundle", "p_adjusted"] == pytest.approx(eff.loc["bundle", "p_value"])
     assert eff.loc[["bundle:level", "bundle:slope"], "p_adjusted"].isna().all()

@@ -74,7 +74,7 @@ def test_category_only_at_one_site_is_separable_with_site_and_calendar_effects()
 
 
 def test_same_month_everywhere_is_not_separable_and_never_silently_fitted_against_a_trend():
-    # issue 13: "auto" used to fall back to one linear trend here, which manufactured false findings
+    # "auto" used to fall back to one linear trend here, which manufactured false findings
     mv = series(["A", "B"], effects={"A": [(10, -0.4)], "B": [(10, -0.4)]})
     ivs = iv([("ALL", "2022-11-01", "campaign")])
     v, _ = _verdict(mv, ivs, time_effects="calendar")

@@ -1,4 +1,4 @@
-"""Issue 13's interval rules checked by hand: the dispersion floor, the cluster-robust sandwich
+"""The interval rules checked by hand: the dispersion floor, the cluster-robust sandwich
 (against statsmodels), the wider-of rule, the minimum detectable effect and the event-time average."""
 
 import numpy as np

@@ -85,7 +85,7 @@ def test_fit_is_the_tutorial_model(sicily, harmonics, quasi):
 
 
 def test_the_tutorial_call_gives_the_tutorial_interval(sicily):
-    """Issue 13's contract: this exact call is the tutorial's step model with its quasi-Poisson interval,
+    """The contract: this exact call is the tutorial's step model with its quasi-Poisson interval,
     printed with normal quantiles as the tutorial's R code (Epi::ci.exp) does: RR 0.8851, 0.8394-0.9332."""
     d, mv, ban = sicily
     a = fit(mv, ban, family="poisson", harmonics=2, slope_change=False)
@@ -113,7 +113,7 @@ def test_fit_slope_change_is_tutorial_model4(sicily):
     assert eff.loc["smoking ban:slope", "std_error"] == pytest.approx(se["slope"], rel=1e-6)
     # model4's slope term is 1 in the first ban month, ours is 0, so our level = theirs + one month of slope
     assert eff.loc["smoking ban:level", "estimate"] == pytest.approx(b["smokban"] + b["slope"], rel=1e-7)
-    # issue 13: the bare category is the average over the ban months (months since the start 0..n-1)
+    # the bare category is the average over the ban months (months since the start 0..n-1)
     months_after = int(d.smokban.sum())
     avg = b["smokban"] + b["slope"] + b["slope"] * (months_after - 1) / 2
     assert eff.loc["smoking ban", "estimate"] == pytest.approx(avg, rel=1e-7)

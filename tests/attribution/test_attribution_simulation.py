@@ -1,4 +1,4 @@
-"""Validity evidence for the defaults of ``fit`` (issue 13): a seeded simulation with known truth.
+"""Validity evidence for the defaults of ``fit``: a seeded simulation with known truth.
 
 ``attribution_simulate.simulate5``: 5 sites x 36 months; ``reviews`` starts in a different month at
 each site with no effect, a step (OR 0.7) or a ramp growing month by month towards OR 0.5;

@@ -1,4 +1,4 @@
-"""The absorbed-site-effects path of the pooled attribution fit (issue 18) against the reference:
+"""The absorbed-site-effects path of the pooled attribution fit against the reference:
 statsmodels' GLM (estimates, model covariance, Pearson scale, residuals, panel HAC), the dense
 numerical rank and variance inflation, and a whole :func:`qieval.attribution.fit` on a 40-site panel
 with the fast path switched off (the reference path) versus on."""

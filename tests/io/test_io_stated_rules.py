@@ -1,4 +1,4 @@
-"""Data rules stated in the README's "A project" section (issue 17): PDSA months, optional list
+"""Data rules stated in the README's "A project" section: PDSA months, optional list
 sizes, non-integer rate denominators, a misnamed workbook sheet."""
 
 from __future__ import annotations

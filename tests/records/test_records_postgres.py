@@ -156,7 +156,7 @@ def test_unreachable_server_names_the_url(tmp_path):
 
 
 def test_sql_source_is_never_cached_and_its_password_never_written(tmp_path, postgres):
-    """Issue 14: after a SQL run the URL with its password was in a 0644 pickle under
+    """After a SQL run the URL with its password was in a 0644 pickle under
     ``reports/<project>/.cache/``, and changed rows never reached the reports (even with --force).
     A SQL project is not cached: nothing is pickled, an old pickle is removed, and every load reads
     the database again."""

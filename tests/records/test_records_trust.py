@@ -1,4 +1,4 @@
-"""Issue 14 (red-team pass) for record-level input: params expressions cannot read files, database
+"""The red-team pass for record-level input: params expressions cannot read files, database
 passwords never appear in messages or on disk, and cached record results follow the file's content."""
 
 from __future__ import annotations

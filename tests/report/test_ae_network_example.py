@@ -1,4 +1,4 @@
-"""Issue 18's real test: the network report of every NHS England trust with a type 1 A&E department
+"""The real-data test at network scale: the network report of every NHS England trust with a type 1 A&E department
 (140 trusts, 10 of them with months missing), rendered by ``qieval run`` through the real notebook
 (papermill + nbconvert) and checked against counts and totals recomputed here from the source CSV."""
 

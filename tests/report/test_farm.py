@@ -1,4 +1,4 @@
-"""The report farm (issue 8) with real papermill/nbclient/Jupyter kernels: warm kernels reproduce a
+"""The report farm with real papermill/nbclient/Jupyter kernels: warm kernels reproduce a
 fresh-kernel papermill run exactly, failures and timeouts are isolated, runs are incremental,
 reports/index.html is complete and self-contained, and a Dask LocalCluster renders the same sites."""
 

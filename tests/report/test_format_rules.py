@@ -1,4 +1,4 @@
-"""Words and numbers a reader trips on (issue 17): formatting rules, the plain-English summary,
+"""Words and numbers a reader trips on: formatting rules, the plain-English summary,
 the PDSA table, reports without list sizes and funnel-plot labels that fit."""
 
 from __future__ import annotations

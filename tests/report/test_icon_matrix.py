@@ -1,4 +1,4 @@
-"""The network report's icon matrix at many sites (issue 18): the summary counts, a complete plain
+"""The network report's icon matrix at many sites: the summary counts, a complete plain
 table without scripting, and find / filter / sort in headless Chromium (Debian's, network blocked)."""
 
 from __future__ import annotations

@@ -84,7 +84,7 @@ def test_project_cache_is_keyed_on_the_inputs_and_the_code(demo_root):
     os.utime(csv, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
     assert kernel._stat_key(config.params_path) == (key, path)
 
-    # an edit that keeps the file's size and modification time (issue 14: the red team's stale
+    # an edit that keeps the file's size and modification time (the red team's stale
     # cache) changes the key, so the pickle of the old numbers is not used
     values = demo_root / "data/deprescribing/measure_values.csv"
     before = values.stat()

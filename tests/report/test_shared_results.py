@@ -1,4 +1,4 @@
-"""Pooled attribution computed once and shared between the network report and the abstract (issue 18):
+"""Pooled attribution computed once and shared between the network report and the abstract:
 what is read back equals a fresh fit, a changed input or a damaged entry is fitted again, and the
 abstract reuses what the network report stored."""
 

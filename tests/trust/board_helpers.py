@@ -1,4 +1,4 @@
-"""Plain helpers for the board-ready tests (issue 19): axe-core in headless Chromium, and PDF facts
+"""Plain helpers for the board-ready tests: axe-core in headless Chromium, and PDF facts
 from poppler's ``pdfinfo`` / ``pdftotext`` / ``pdfimages``. No pytest here.
 
 axe-core comes from PyPI's ``axe-playwright-python`` (a test dependency pinned in

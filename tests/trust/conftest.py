@@ -1,4 +1,4 @@
-"""Fixtures for the trust tests (issue 9): the demo rendered once per session, twice in parallel
+"""Fixtures for the trust tests: the demo rendered once per session, twice in parallel
 (the second copy is only for the determinism test), with ``qieval run`` as a subprocess exactly as
 a user runs it."""
 
@@ -83,7 +83,7 @@ def rendered(renders) -> Render:
 
 @dataclass
 class BoardRender:
-    """Issue 19: a copy of the full render with a public copy added and PDF copies of every report
+    """A copy of the full render with a public copy added and PDF copies of every report
     (``qieval run --pdf-sites``) for each audience."""
 
     root: Path

@@ -1,4 +1,4 @@
-"""Issue 9: "A report is written to a temporary file and moved into place: a crash or Ctrl-C
+""""A report is written to a temporary file and moved into place: a crash or Ctrl-C
 mid-run never leaves a half-written HTML over the previous good one (test: kill a run mid-way,
 the old report survives)."
 

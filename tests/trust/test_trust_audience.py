@@ -1,4 +1,4 @@
-"""The report template's audience marking (issue 9): evaluator copies, and any copy whose audience
+"""The report template's audience marking: evaluator copies, and any copy whose audience
 is not stated, say "RESTRICTED: evaluator copy, contains unsuppressed small numbers" at the top
 and, in print, on every page; commissioner/public copies carry no banner. The template reads the
 notebook parameter ``audience`` (papermill metadata) or ``nb.metadata.qieval.audience``."""

@@ -1,4 +1,4 @@
-"""Issue 19: WCAG 2.2 AA for every report type and audience, checked with axe-core in Debian's
+"""WCAG 2.2 AA for every report type and audience, checked with axe-core in Debian's
 headless Chromium (Playwright), the network blocked.
 
 axe-core is PyPI's ``axe-playwright-python`` (pinned in constraints.txt; it bundles ``axe.min.js``,

@@ -1,4 +1,4 @@
-"""Issue 9: "Tests open each report type (site, network, accreditation, abstract, the index) in
+""""Tests open each report type (site, network, accreditation, abstract, the index) in
 headless Chromium from Debian's packages, with the network blocked: no console errors, no failed
 requests, key sections visible, a screenshot saved under the pytest temp dir."
 

@@ -1,4 +1,4 @@
-"""Issue 9: "Reruns are deterministic: the same inputs give byte-identical HTML apart from the run
+""""Reruns are deterministic: the same inputs give byte-identical HTML apart from the run
 timestamp. No randomness without a recorded seed."
 
 Two renders of the demo into two temporary project roots (conftest: the whole project, and

@@ -1,4 +1,4 @@
-"""Disclosure control (issue 9) on hand-worked tables: primary suppression of 1–7, rounding to the
+"""Disclosure control on hand-worked tables: primary suppression of 1–7, rounding to the
 nearest 5, percentages from the rounded counts, secondary suppression against published totals,
 audiences and chart series. Policy: NHS Digital HES/ECDS disclosure control (2018); see
 ``qieval.disclosure``."""

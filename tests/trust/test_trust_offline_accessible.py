@@ -1,4 +1,4 @@
-"""Issue 9: self-contained, offline, readable HTML, checked on every page of a fresh render.
+"""self-contained, offline, readable HTML, checked on every page of a fresh render.
 
 "No http:// / https:// resource loads (scripts, styles, fonts, images, MathJax, require.js):
 images inline (SVG or data URIs), styles inline. Links to other local reports are relative." And

@@ -1,4 +1,4 @@
-"""Issue 19: PDF copies for boards, checked with poppler (``pdfinfo``, ``pdftotext``, ``pdfimages``,
+"""PDF copies for boards, checked with poppler (``pdfinfo``, ``pdftotext``, ``pdfimages``,
 ``pdftoppm``; Debian's ``poppler-utils``) on a real ``qieval run --pdf-sites`` for each audience.
 
 "A4, page numbers, the title and audience on every page (the RESTRICTED banner repeated on evaluator

@@ -1,4 +1,4 @@
-"""Issue 19, quick checks without a project render: hostile titles in the print CSS, the contents
+"""Board-ready outputs, quick checks without a project render: hostile titles in the print CSS, the contents
 navigation, and PDF failures as one line that leave the previous PDF alone."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 14: the holes a red-team pass found, each reproduced as an attack that must now fail safely.
+"""The holes a red-team pass found, each reproduced as an attack that must now fail safely.
 
 Paths from ids, small numbers in published copies, formula injection in CSV, bad input that used to
 validate and then crash, unwritable reports. (Records expressions, database passwords and stale

@@ -1,4 +1,4 @@
-"""Issue 9: "A test scans every rendered commissioner/public HTML and CSV and fails on any
+""""A test scans every rendered commissioner/public HTML and CSV and fails on any
 unsuppressed count below the threshold."
 
 The scanner is checked on synthetic pages first. Real commissioner/public outputs are found by

@@ -1,5 +1,5 @@
 """Conference abstract from the computed results: settings, facts, composition, word count,
-number audit and the SQUIRE 2.0 title/abstract checklist (issue 6).
+number audit and the SQUIRE 2.0 title/abstract checklist.
 
 Data flow: :func:`qieval.report.network_report.prepare` (pooled results, attribution) →
 :mod:`.facts` (every number with its provenance) → :mod:`.compose` (structured text from facts and

@@ -231,7 +231,7 @@ def verdict(row: pd.Series, family: str) -> str:
     """``clear`` (interval excludes no change), ``no clear change``, ``not separable``, ``not estimable``
     or ``not quoted`` — the words the abstract may use follow from this only.
 
-    Only estimates that pass every check are quoted (issue 13): separable, with a computed interval,
+    Only estimates that pass every check are quoted: separable, with a computed interval,
     and calendar-adjusted across sites (``method`` starts with "calendar-adjusted"); an
     interrupted-time-series estimate against a trend, or one site's, is ``not quoted``."""
     if not bool(row["separable"]) or not _ok(row["estimate"]):

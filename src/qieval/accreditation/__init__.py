@@ -1,4 +1,4 @@
-"""Standards accreditation (issue 5): a framework of standards as data, validated self-assessments
+"""Standards accreditation: a framework of standards as data, validated self-assessments
 over rounds, status rules, linked measures checked against the project's data.
 
 Modules, one job each: :mod:`.measure_checks` (linked measures against the data),

@@ -45,5 +45,5 @@ def write_demo(root: str | Path = ".") -> list[Path]:
             written.append(path)
         if hasattr(module, "write_records"):  # record-level input (qieval.records)
             written.append(module.write_records(data_dir / module.RECORDS_FILE))
-    written += accreditation.write(root)  # standards framework + assessments (issue 5)
+    written += accreditation.write(root)  # standards framework + assessments
     return written

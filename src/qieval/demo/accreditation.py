@@ -1,4 +1,4 @@
-"""Seeded demo of standards accreditation (issue 5; seed 001: eight local standards for supportive
+"""Seeded demo of standards accreditation (seed 001: eight local standards for supportive
 and palliative care in primary care, baseline → uplift with evidence → accredited, re-assessed).
 
 Writes ``params/standards/palliative_care.yaml`` (the framework, :data:`FRAMEWORK`) and

@@ -16,7 +16,7 @@ analysis recovers them:
   rate ratios (outcome measure);
 - clinician minutes per register patient ~ Normal(6.0 + effects, 0.45) (balancing measure).
 
-Design for attribution (issue 4): education starts in four different months (separable when the
+Design for attribution: education starts in four different months (separable when the
 four practices are pooled); staffing and IT start in the same month at every practice that had them
 (never separable); at Abbey View education, staffing and IT all start in June 2022 (one practice alone
 cannot separate them). Meadowbank could not get staff cover (seed: "lack of staff cover") and only

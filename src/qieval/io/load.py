@@ -280,7 +280,7 @@ def load_data(config: ProjectConfig, *, today: dt.date | None = None) -> Project
     derived = None
     if "sites" not in unread and (config.records is not None
                                   or any(m.from_records is not None for m in config.measures)):
-        from ..records import derive  # record-level input (issue 7)
+        from ..records import derive  # record-level input
 
         derived = derive(config, _typed_sites(ok("sites")), today=today)
         # a blank list size is reported on its sites.csv row; its empty series is not news
@@ -325,7 +325,7 @@ def load_data(config: ProjectConfig, *, today: dt.date | None = None) -> Project
         problems += _problems(raw["measure_values"], gaps)
     problems += _problems(raw["pdsa_cycles"], _cycle_rules(ok("pdsa_cycles"), config,
                                                         None if "sites" in unread else site_ids, today))
-    if config.standards:  # optional table of the accreditation extension (issue 5)
+    if config.standards:  # optional table of the accreditation extension
         from .assessments import validate_assessments
 
         problems += validate_assessments(config, today=today)
