@@ -162,10 +162,6 @@ def test_config_sites_in_table(project):
         "abbey_view", "meadowbank"]
 
 
-def test_project_today_is_a_date():
-    assert isinstance(rules.project_today(), dt.date)
-
-
 def test_swapped_columns_reports_once_on_the_header_row():
     evidence = s([True, True, True, None, True], "e")
     out = rules.swapped_columns(evidence, "numerator", "denominator", 1, "the numerator is larger")
