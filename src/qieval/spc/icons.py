@@ -39,8 +39,11 @@ VARIATIONS = (
 )
 ASSURANCES = ("pass", "fail", "inconsistent")
 
-_POINT_TYPE_TO_VARIATION = {
-    # point_type -> {improvement_direction: variation}, as ptd_get_icons (R/geom_ptd_icon.R)
+#: An MDC point type and the measure's improvement direction -> the variation icon, as
+#: NHSRplotthedots' ``ptd_get_icons`` (R/geom_ptd_icon.R). One table for mdc(), the chart shown
+#: (:mod:`qieval.spc.signals`) and the icon drawing here.
+VARIATION_OF_POINT_TYPE = {
+    "common_cause": {"increase": "common_cause", "decrease": "common_cause", "neutral": "common_cause"},
     "special_cause_improvement": {"increase": "improvement_high", "decrease": "improvement_low"},
     "special_cause_concern": {"increase": "concern_low", "decrease": "concern_high"},
     "special_cause_neutral_high": {"neutral": "neutral_high"},
@@ -92,8 +95,8 @@ def variation_icon_svg(variation: str, improvement_direction: str = "increase") 
     """
     if improvement_direction not in _DIRECTION_TEXT:
         raise ValueError(f"improvement_direction must be one of {list(_DIRECTION_TEXT)}, not {improvement_direction!r}")
-    if variation in _POINT_TYPE_TO_VARIATION:
-        variation = _POINT_TYPE_TO_VARIATION[variation].get(improvement_direction, "")
+    if variation in VARIATION_OF_POINT_TYPE:
+        variation = VARIATION_OF_POINT_TYPE[variation].get(improvement_direction, "")
     if variation not in VARIATIONS:
         raise ValueError(f"unknown variation {variation!r}; expected one of {list(VARIATIONS)}")
     direction_text = _DIRECTION_TEXT[improvement_direction]

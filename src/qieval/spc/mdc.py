@@ -34,6 +34,7 @@ import pandas as pd
 
 from ..errors import InputError, argument_error
 from . import mdc_rules as rules
+from .icons import VARIATION_OF_POINT_TYPE
 
 __all__ = ["mdc", "mdc_icons", "r_mean", "LIMIT", "LIMIT_CLOSE", "SCREEN", "NO_FACET"]
 
@@ -397,15 +398,6 @@ def mdc(
 
 # --- icons -------------------------------------------------------------------------------------
 
-_VARIATION = {
-    # (point_type, improvement_direction) -> icon, as ptd_get_icons (R/geom_ptd_icon.R)
-    "common_cause": {"increase": "common_cause", "decrease": "common_cause", "neutral": "common_cause"},
-    "special_cause_improvement": {"increase": "improvement_high", "decrease": "improvement_low"},
-    "special_cause_concern": {"increase": "concern_low", "decrease": "concern_high"},
-    "special_cause_neutral_high": {"neutral": "neutral_high"},
-    "special_cause_neutral_low": {"neutral": "neutral_low"},
-}
-
 
 def _infer_direction(result: pd.DataFrame) -> str | None:
     pt = set(result["point_type"].astype(str))
@@ -471,7 +463,7 @@ def _icon_names(result: pd.DataFrame, improvement_direction: str | None = None
                     f"improvement_direction must be 'increase', 'neutral' or 'decrease', not {direction!r}")
 
     last = _last_points(result, facet_col)
-    variation = [_VARIATION[str(p)].get(direction, "") for p in result["point_type"].to_numpy()[last]]
+    variation = [VARIATION_OF_POINT_TYPE[str(p)].get(direction, "") for p in result["point_type"].to_numpy()[last]]
 
     t, lpl, upl = (result[c].to_numpy(dtype=np.float64)[last] for c in ("target", "lpl", "upl"))
     with np.errstate(invalid="ignore"):

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from . import mdc_rules as rules
+from .icons import VARIATION_OF_POINT_TYPE
 
 _DIRECTIONS = {"increase": 1, "neutral": 0, "decrease": -1}
 
@@ -33,15 +34,6 @@ LAST_POINT = {
     "special_cause_concern": "concern",
     "special_cause_neutral_high": "neutral",
     "special_cause_neutral_low": "neutral",
-}
-
-#: (point_type, improvement direction) -> MDC variation icon (as ptd_get_icons).
-VARIATION = {
-    "common_cause": {"increase": "common_cause", "decrease": "common_cause", "neutral": "common_cause"},
-    "special_cause_improvement": {"increase": "improvement_high", "decrease": "improvement_low"},
-    "special_cause_concern": {"increase": "concern_low", "decrease": "concern_high"},
-    "special_cause_neutral_high": {"neutral": "neutral_high"},
-    "special_cause_neutral_low": {"neutral": "neutral_low"},
 }
 
 
@@ -84,7 +76,7 @@ def last_point_state(point_type: np.ndarray) -> tuple[str, str]:
 
 def variation_icon(point_type: str, improvement_direction: str) -> str:
     """MDC variation icon name of a point type (``""`` for no point)."""
-    return VARIATION.get(point_type, {}).get(improvement_direction, "") if point_type else ""
+    return VARIATION_OF_POINT_TYPE.get(point_type, {}).get(improvement_direction, "") if point_type else ""
 
 
 def assurance_icon(result: pd.DataFrame, target: float | None, improvement_direction: str) -> str:
@@ -104,4 +96,4 @@ def assurance_icon(result: pd.DataFrame, target: float | None, improvement_direc
     return "pass" if target > ucl else "fail" if target < lcl else "inconsistent"
 
 
-__all__ = ["point_types", "last_point_state", "variation_icon", "assurance_icon", "LAST_POINT", "VARIATION"]
+__all__ = ["point_types", "last_point_state", "variation_icon", "assurance_icon", "LAST_POINT"]
