@@ -111,7 +111,7 @@ def child(report: str, params: str, out: str, profile: str | None) -> int:
     os.environ.setdefault("MPLBACKEND", "Agg")
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
-    import qieval.report.figures  # noqa: F401 - imports are not the report's cost
+    import qieval.figures  # noqa: F401 - imports are not the report's cost
 
     prof = cProfile.Profile() if profile else None
     steps, html = {}, 0

@@ -10,7 +10,8 @@ from attribution_simulate import single_threaded_blas
 from qieval.config import load_config
 from qieval.errors import InputError
 from qieval.io.load import load_project
-from qieval.report import attribution_section, figures
+from qieval import figures
+from qieval.report import attribution_section
 
 
 def _params_with(root, project, block, measure_block=None):

@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from qieval.report import figures
+from qieval import figures
 
 
 def _result():

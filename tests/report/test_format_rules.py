@@ -211,7 +211,7 @@ def test_reports_cope_without_a_list_size(tmp_path):
 def test_funnel_labels_fit_inside_the_figure():
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    from qieval.report.figures import funnel_plot
+    from qieval.figures import funnel_plot
 
     names = ["Guy's and St Thomas' NHS Foundation Trust", "King's College Hospital NHS Foundation Trust",
              "Lewisham and Greenwich NHS Trust", "Barts Health NHS Trust", "A"]

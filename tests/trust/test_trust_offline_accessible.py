@@ -18,7 +18,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 from trust_helpers import external_resources, heading_problems, structure
 
-from qieval.report.figures import CATEGORY_COLOURS, MDC_COLOURS
+from qieval.figures import CATEGORY_COLOURS, MDC_COLOURS
 
 EXPECTED_PAGES = ["index.html", "deprescribing/network.html", "deprescribing/sites/riverside.html",
                   "deprescribing/sites/hillside.html"]

@@ -24,7 +24,8 @@ from ..abstract.settings import AbstractSettings, load_settings
 from ..abstract.squire import squire_checklist
 from ..config import Measure, display_path
 from ..disclosure import DisclosurePolicy, policy_for
-from . import attribution_section, figures, shared_results
+from .. import figures
+from . import attribution_section, shared_results
 from ..format import write_atomic
 from .html import Html, heading, para, table
 from ..format import fmt_month, fmt_num

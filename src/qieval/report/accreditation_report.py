@@ -30,7 +30,7 @@ from ..io.standards import Framework, load_for_project, settings
 from ..measures.series import measure_series
 from ..spc.icons import assurance_icon_svg, variation_icon_svg
 from ..spc.measure_chart import MeasureSPC, measure_spc, site_comparison
-from . import figures
+from .. import figures
 from .base import ProjectReport
 from .by_site import BySite
 from .network_report import site_values_words
@@ -431,7 +431,7 @@ def progression_distribution_chart(rounds: pd.DataFrame, total: int, alt: str):
 
 def _threshold_line(fig, threshold: float, label: str):
     """Add the accreditation threshold to a funnel plot (a dash-dot line, labelled in the legend,
-    which the funnel plot shows in HTML: :func:`qieval.report.figures.html_legend`)."""
+    which the funnel plot shows in HTML: :func:`qieval.figures.html_legend`)."""
     import matplotlib.pyplot as plt
 
     ax = fig.axes[0]

@@ -18,7 +18,7 @@ from ..attribution import Attribution, fit
 from ..config import AttributionSettings, Measure
 from ..disclosure import DisclosurePolicy, small_mask
 from ..errors import InputError
-from . import figures
+from .. import figures
 from .html import heading, para, table
 from ..format import fmt_num
 from .plain_summary import measure_value

@@ -30,7 +30,7 @@ from ..disclosure import DisclosurePolicy, small_mask
 from ..io.load import ProjectData
 from ..measures.series import values_in_unit
 from ..measures.summary import summarise_measure
-from . import figures
+from .. import figures
 from .html import Html, heading, para, table
 from ..format import fmt_interval, fmt_num, fmt_p
 from .plain_summary import measure_decimals, measure_value

@@ -22,7 +22,8 @@ from ..measures.series import measure_series, pooled_coverage, pooled_values
 from ..measures.summary import compare_periods
 from ..spc.icons import assurance_icon_svg, variation_icon_svg
 from ..spc.measure_chart import MeasureSPC, icon_summary, measure_spc, site_comparison
-from . import attribution_section, figures
+from .. import figures
+from . import attribution_section
 from . import shared_results
 from .base import ProjectReport
 from .by_site import BySite
@@ -307,7 +308,7 @@ def network_cycles(cycles: pd.DataFrame, n_sites: int) -> pd.DataFrame:
 
 def site_values_words(r: pd.DataFrame, fmt) -> str:
     """Each site's value for a funnel plot's alt text (``x: y; …``); with more sites than the plot
-    names (:data:`qieval.report.figures.FUNNEL_LABEL_ALL`) the range and the outliers' values instead
+    names (:data:`qieval.figures.FUNNEL_LABEL_ALL`) the range and the outliers' values instead
     (the table of every site is the icon matrix)."""
     if len(r) <= figures.FUNNEL_LABEL_ALL:
         return "; ".join(f"{row.x}: {fmt(row.y)}" for row in r.itertuples())

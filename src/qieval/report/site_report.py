@@ -23,7 +23,8 @@ from ..measures.summary import compare_periods
 from ..disclosure import DisclosurePolicy, policy_for, suppress_series
 from ..spc.icons import assurance_icon_svg, variation_icon_svg
 from ..spc.measure_chart import MeasureSPC, measure_spc
-from . import attribution_section, figures
+from .. import figures
+from . import attribution_section
 from .base import ProjectReport
 from .html import Html, definition_list, heading, para, table
 from ..format import fmt_interval, fmt_month, fmt_num, fmt_p, path_inside, write_atomic

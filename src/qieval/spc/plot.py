@@ -2,7 +2,7 @@
 analyst's own notebook (as ``plot(qic(...))`` in qicharts2).
 
 Plotting never recomputes: the figure is drawn from the result's columns (and the chart type
-kept in ``result.attrs``). The drawing lives in :mod:`qieval.report.figures`, imported only when
+kept in ``result.attrs``). The drawing lives in :mod:`qieval.figures`, imported only when
 ``plot`` is called, so importing :mod:`qieval.spc` stays free of matplotlib.
 """
 
@@ -43,7 +43,7 @@ def plot(result: pd.DataFrame, *, mr: pd.DataFrame | None = None, title: str = "
     """
     if not isinstance(result, pd.DataFrame):
         raise argument_error("result", f"result must be the DataFrame returned by qic() or mdc(), not {type(result).__name__}")
-    from ..report import figures  # lazily: spc stays free of report and matplotlib imports
+    from .. import figures  # lazily: spc stays free of matplotlib imports until a plot is drawn
 
     columns = set(result.columns)
     if "mdc" in result.attrs or _MDC <= columns:
