@@ -41,6 +41,6 @@ def test_allowed_gap_is_a_warning_and_exits_0(project: Project):
     assert result.stdout.strip() == f"{PARAMS}: valid (1 warning(s))"
     assert result.stderr.splitlines() == [
         f"{MV}:{nxt}:period: warning: gap in the clinician_minutes series of site abbey_view: "
-        "1 month(s) missing from 2022-09 before this row (allowed by allow_gaps: true; charts show "
+        "1 month(s) missing (2022-09) before this row (allowed by allow_gaps: true; charts show "
         "the break)"]
     assert LINE.match(result.stderr.splitlines()[0])

@@ -128,7 +128,7 @@ def test_series_gaps_monthly_flags_the_row_after_the_gap():
     out = rules.series_gaps(frame, "month")
     assert flagged(out) == [4]
     msg = out["message"].iloc[0]
-    assert "2 month(s) missing from 2022-03" in msg and "allow_gaps: true" in msg
+    assert "2 month(s) missing (2022-03 to 2022-04)" in msg and "allow_gaps: true" in msg
 
 
 def test_series_gaps_is_per_site_and_measure_and_ignores_row_order():
@@ -146,7 +146,7 @@ def test_series_gaps_none_for_consecutive_months_or_duplicates():
 def test_series_gaps_weekly():
     out = rules.series_gaps(_series(["2022-01-03", "2022-01-10", "2022-01-31"]), "week")
     assert flagged(out) == [4]
-    assert "2 week(s) missing from 2022-01-17" in out["message"].iloc[0]
+    assert "2 week(s) missing (2022-01-17 to 2022-01-24)" in out["message"].iloc[0]
 
 
 def test_series_gaps_allowed_wording():

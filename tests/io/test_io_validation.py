@@ -287,7 +287,7 @@ def test_gap_is_an_error_by_default(project: Project):
     k = row_of(project, "hillside,2021-06,conversation_offered")
     assert project.validate() == ([
         f"{MV}:{k}:period: gap in the conversation_offered series of site hillside: 1 month(s) "
-        "missing from 2021-05 before this row (add the missing rows, or set allow_gaps: true in "
+        "missing (2021-05) before this row (add the missing rows, or set allow_gaps: true in "
         "the params to chart the break)"], [])
 
 
@@ -300,7 +300,7 @@ def test_gap_is_a_warning_when_allowed(project: Project):
     assert errors == []
     assert warnings == [
         f"{MV}:{k}:period: warning: gap in the conversation_offered series of site hillside: "
-        "2 month(s) missing from 2021-05 before this row (allowed by allow_gaps: true; charts show "
+        "2 month(s) missing (2021-05 to 2021-06) before this row (allowed by allow_gaps: true; charts show "
         "the break)"]
     data = load_project(project.path(PARAMS))
     assert [str(w) for w in data.warnings] == warnings

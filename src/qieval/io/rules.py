@@ -133,17 +133,21 @@ def series_gaps(frame: pd.DataFrame, frequency: str, allowed: bool = False) -> p
     if frequency == "week":
         missing = ((sub["period"] - prev).dt.days // 7 - 1)
         first_missing = prev + pd.Timedelta(days=7)
+        last_missing = sub["period"] - pd.Timedelta(days=7)
         fmt = "%Y-%m-%d"
     else:
         missing = (sub["period"].dt.year - prev.dt.year) * 12 + (sub["period"].dt.month - prev.dt.month) - 1
         first_missing = prev + pd.offsets.MonthBegin(1)
+        last_missing = sub["period"] - pd.offsets.MonthBegin(1)
         fmt = "%Y-%m"
     gap = missing.gt(0)
     unit = "week" if frequency == "week" else "month"
+    first, last = first_missing.dt.strftime(fmt), last_missing.dt.strftime(fmt)
+    missing_text = first.where(missing.le(1), first + " to " + last)  # every missing period named
     msg = (
         "gap in the " + sub["measure_id"] + " series of site " + sub["site_id"] + ": "
-        + missing.fillna(0).astype(int).astype(str) + f" {unit}(s) missing from "
-        + first_missing.dt.strftime(fmt) + " before this row "
+        + missing.fillna(0).astype(int).astype(str) + f" {unit}(s) missing ("
+        + missing_text + ") before this row "
         + ("(allowed by allow_gaps: true; charts show the break)" if allowed else
            "(add the missing rows, or set allow_gaps: true in the params to chart the break)")
     )
