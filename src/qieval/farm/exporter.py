@@ -9,7 +9,6 @@ KiB and load nothing from the network.
 from __future__ import annotations
 
 import logging
-import os
 import re
 from functools import lru_cache
 from pathlib import Path

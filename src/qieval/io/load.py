@@ -416,5 +416,5 @@ def site_cycles(data: ProjectData, site_id: str) -> pd.DataFrame:
     return c.loc[c["site_id"].isin([site_id, "ALL"])].reset_index(drop=True)
 
 
-__all__ = ["ProjectData", "load", "load_data", "validate_project", "site_values", "site_cycles"]
+__all__ = ["ProjectData", "load_project", "load_data", "set_load_cache", "validate_project", "site_values", "site_cycles"]
 

@@ -28,7 +28,7 @@ from .. import figures
 from . import attribution_section, shared_results
 from ..format import write_atomic
 from .html import Html, heading, para, table
-from ..format import fmt_month, fmt_num
+from ..format import fmt_month
 from .network_report import NetworkReport
 from .network_report import prepare as prepare_network
 from .site_report import provenance_html

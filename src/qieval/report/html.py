@@ -9,9 +9,6 @@ from __future__ import annotations
 from html import escape
 from typing import Iterable
 
-import numpy as np
-import pandas as pd
-
 
 
 class Html(str):

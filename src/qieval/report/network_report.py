@@ -17,19 +17,17 @@ import pandas as pd
 
 from ..config import Measure, project_path
 from ..disclosure import policy_for, suppress_series
-from ..io.load import load_project, site_cycles, site_values
+from ..io.load import load_project
 from ..measures.series import measure_series, pooled_coverage, pooled_values
 from ..measures.summary import compare_periods
-from ..spc.icons import assurance_icon_svg, variation_icon_svg
 from ..spc.measure_chart import MeasureSPC, icon_summary, measure_spc, site_comparison
 from .. import figures
-from . import attribution_section
-from . import shared_results
+from . import attribution_section, shared_results
 from .base import ProjectReport
 from .by_site import BySite
 from .icon_matrix import glance_html, matrix_html
-from .html import Html, definition_list, heading, para, table
-from ..format import fmt_month, fmt_num, write_atomic
+from .html import Html, definition_list, heading, para
+from ..format import fmt_month, write_atomic
 from .plain_summary import measure_value, population_item, population_value, what_this_means
 from .provenance import provenance
 from .site_report import (ASSURANCE_WORDS, CHART_NAMES, VARIATION_WORDS, with_counts, dispersion_notes,

@@ -27,7 +27,7 @@ from .. import figures
 from . import attribution_section
 from .base import ProjectReport
 from .html import Html, definition_list, heading, para, table
-from ..format import fmt_interval, fmt_month, fmt_num, fmt_p, path_inside, write_atomic
+from ..format import fmt_interval, fmt_month, fmt_p, path_inside, write_atomic
 from .plain_summary import measure_decimals, measure_value, population_item, population_value, what_this_means
 from .provenance import provenance
 
