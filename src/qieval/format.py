@@ -17,9 +17,14 @@ import numpy as np
 import pandas as pd
 
 
+def _finite(x) -> bool:
+    """A number that is neither missing nor infinite."""
+    return x is not None and not pd.isna(x) and bool(np.isfinite(float(x)))
+
+
 def fmt_num(x: float | None, decimals: int = 1) -> str:
     """Number for people: thousands separators, fixed decimals, an en dash for missing."""
-    if x is None or (isinstance(x, float) and not np.isfinite(x)) or pd.isna(x):
+    if not _finite(x):
         return "–"
     return f"{x:,.{decimals}f}"
 
@@ -34,10 +39,6 @@ def fmt_p(p: float | None) -> str:
 def fmt_month(ts) -> str:
     """A month as 'Jan 2024' (an en dash for missing)."""
     return "–" if ts is None or pd.isna(ts) else pd.Timestamp(ts).strftime("%b %Y")
-
-
-def _finite(x) -> bool:
-    return x is not None and not pd.isna(x) and bool(np.isfinite(float(x)))
 
 
 def _num(x: float | None, decimals: int) -> str:
