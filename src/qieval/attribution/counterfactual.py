@@ -6,6 +6,10 @@ al. 2017, Step 4; Wagner et al. 2002). Intervals are Wald intervals on the linea
 transformed to the measure scale (single series), or delta-method intervals on the measure scale for
 the pooled (denominator-weighted) series, with the same t quantile as the effect intervals.
 
+With many sites the site effects are absorbed (not columns of ``X``): ``sites``
+(:class:`qieval.attribution.site_effects.SiteEffects`) then adds each row's site effect to the linear
+predictor and its part of every variance.
+
 Scales: binomial = proportion (0-1), poisson = rate per ``rate_per`` units of denominator,
 gaussian = the value itself.
 """
@@ -14,10 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
 from scipy.special import expit
 
-from .inference import LARGE
+from .site_effects import SiteEffects, row_quadratic
 
 COLUMNS = ["site_id", "period", "denominator", "observed", "fitted", "counterfactual", "counterfactual_low",
            "counterfactual_high"]
@@ -51,28 +54,21 @@ def model_arrays(X: pd.DataFrame, params: pd.Series, cov: pd.DataFrame
     return names, A, params.to_numpy(float), V
 
 
-def _row_quadratic(A: np.ndarray, V: np.ndarray, chunk: int = 4096) -> np.ndarray:
-    """``a_i' V a_i`` for every row ``a_i`` of ``A``. A pooled design of many sites is mostly zeros
-    (one site column per row), so large ones go through scipy.sparse in row chunks (memory bounded)."""
-    if A.shape[0] * A.shape[1] <= LARGE:
-        return np.einsum("ij,jk,ik->i", A, V, A)
-    out = np.empty(A.shape[0])
-    for a in range(0, A.shape[0], chunk):
-        block = sparse.csr_matrix(A[a:a + chunk])
-        out[a:a + chunk] = np.asarray(block.multiply(block @ V).sum(axis=1)).ravel()
-    return out
-
-
 def counterfactual_table(data: pd.DataFrame, X: pd.DataFrame, params: pd.Series, cov: pd.DataFrame,
-                         term_columns: list[str], family: str, q: float, rate_per: float = 1.0) -> pd.DataFrame:
+                         term_columns: list[str], family: str, q: float, rate_per: float = 1.0,
+                         sites: SiteEffects | None = None) -> pd.DataFrame:
     """Per-site rows, plus pooled rows (``site_id == "ALL"``) when there are several sites."""
     names, A, b, V = model_arrays(X, params, cov)
     A0 = A.copy()
     idx = [names.index(c) for c in term_columns if c in names]
     A0[:, idx] = 0.0
     k = scale_factor(family, rate_per)
-    eta, eta0 = A @ b, A0 @ b
-    se0 = np.sqrt(_row_quadratic(A0, V))
+    if sites is None:
+        eta, eta0 = A @ b, A0 @ b
+        se0 = np.sqrt(row_quadratic(A0, V))
+    else:
+        eta, eta0 = sites.linear_predictor(A, b), sites.linear_predictor(A0, b)
+        se0 = np.sqrt(sites.row_variance(A0, V))
     mu, _ = mean_and_derivative(eta, family)
     mu0, d0 = mean_and_derivative(eta0, family)
     lo, _ = mean_and_derivative(eta0 - q * se0, family)
@@ -90,7 +86,8 @@ def counterfactual_table(data: pd.DataFrame, X: pd.DataFrame, params: pd.Series,
         for period, ix in data.groupby("period").indices.items():
             ww = w[ix] / w[ix].sum()
             grad = (ww * d0[ix]) @ A0[ix]
-            se = float(np.sqrt(grad @ V @ grad))
+            var = grad @ V @ grad if sites is None else sites.combination_variance(ww * d0[ix], grad, V, rows=ix)
+            se = float(np.sqrt(var))
             cf = float(ww @ mu0[ix])
             low, high = cf - q * se, cf + q * se
             if family != "gaussian":
@@ -104,7 +101,8 @@ def counterfactual_table(data: pd.DataFrame, X: pd.DataFrame, params: pd.Series,
 
 
 def absolute_change(data: pd.DataFrame, X: pd.DataFrame, params: pd.Series, cov: pd.DataFrame,
-                    columns: list[str], family: str, q: float, rate_per: float = 1.0) -> tuple[float, float, float]:
+                    columns: list[str], family: str, q: float, rate_per: float = 1.0,
+                    sites: SiteEffects | None = None) -> tuple[float, float, float]:
     """Change attributable to ``columns`` in the last month, versus the counterfactual without them.
 
     Averaged over the sites where the term is non-zero in the last month, weighted by denominator:
@@ -113,26 +111,31 @@ def absolute_change(data: pd.DataFrame, X: pd.DataFrame, params: pd.Series, cov:
     """
     period = data["period"].to_numpy()
     return change_in_last_month(*model_arrays(X, params, cov), period == period.max(), data["n"].to_numpy(float),
-                                columns, family, q, rate_per)
+                                columns, family, q, rate_per, sites)
 
 
 def change_in_last_month(names: list[str], A: np.ndarray, b: np.ndarray, V: np.ndarray, last: np.ndarray,
-                         n: np.ndarray, columns: list[str], family: str, q: float, rate_per: float = 1.0
-                         ) -> tuple[float, float, float]:
+                         n: np.ndarray, columns: list[str], family: str, q: float, rate_per: float = 1.0,
+                         sites: SiteEffects | None = None) -> tuple[float, float, float]:
     """:func:`absolute_change` on arrays: ``A`` the design (columns ``names``), ``b`` the coefficients,
-    ``V`` their covariance, ``last`` which rows are in the last month, ``n`` the denominators."""
+    ``V`` their covariance, ``last`` which rows are in the last month, ``n`` the denominators,
+    ``sites`` the absorbed site effects (None: they are columns of ``A``)."""
     active = last & (A[:, [names.index(c) for c in columns]] != 0).any(axis=1)
     if not active.any():
         return (np.nan, np.nan, np.nan)
+    rows = np.flatnonzero(active)
     A = np.asfortranarray(A[active])  # column-major, as pandas gives it (same BLAS path, same rounding)
     A0 = A.copy()
     A0[:, [names.index(c) for c in columns]] = 0.0
-    mu, d = mean_and_derivative(A @ b, family)
-    mu0, d0 = mean_and_derivative(A0 @ b, family)
+    eta, eta0 = (A @ b, A0 @ b) if sites is None else (sites.linear_predictor(A, b, rows),
+                                                       sites.linear_predictor(A0, b, rows))
+    mu, d = mean_and_derivative(eta, family)
+    mu0, d0 = mean_and_derivative(eta0, family)
     n = n[active]
     w = n / n.sum()
     diff = float(w @ (mu - mu0))
     grad = (w * d) @ A - (w * d0) @ A0
-    se = float(np.sqrt(grad @ V @ grad))
+    var = grad @ V @ grad if sites is None else sites.combination_variance(w * d - w * d0, grad, V, rows)
+    se = float(np.sqrt(var))
     k = 100.0 if family == "binomial" else scale_factor(family, rate_per)
     return diff * k, (diff - q * se) * k, (diff + q * se) * k

@@ -17,7 +17,9 @@ Terms (Wagner et al. 2002; Bernal, Cummins & Gasparrini 2017):
   have not started yet, Sun & Abraham 2021, Borusyak et al. 2024).
 * ``Design.headline``: for each category the weights of its columns whose weighted sum is the
   average effect over the site-months after each site's start (the reported headline).
-* several sites: site fixed effects (one indicator per site, no common intercept) and either
+* several sites: site fixed effects (one per site, no common intercept; from :data:`ABSORB_FROM`
+  sites on they are not columns of ``X`` but ``Design.groups``, each row's site, and the fit absorbs
+  them: :mod:`qieval.attribution.fast_fit`) and either
   calendar-month fixed effects (one indicator per month except the first, which absorb the trend,
   seasonality and any shock that hit every site in the same month) or a common linear ``time`` trend
   (+ harmonics).
@@ -43,6 +45,7 @@ class Design:
     since: dict[str, np.ndarray] = field(default_factory=dict)  # category -> months since its start (-1: off)
     headline: dict[str, dict[str, float]] = field(default_factory=dict)  # category -> column weights
     impact: str = "step"
+    groups: tuple[np.ndarray, int] | None = None  # absorbed site effects: each row's site position, #sites
     _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def matrix(self, names: list[str]) -> np.ndarray:
@@ -91,6 +94,11 @@ def _site_codes(site_id: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 IMPACTS = ("step", "ramp", "event_time")
+
+#: Sites from which the site fixed effects are absorbed instead of being indicator columns: below it
+#: the dense design and statsmodels are fast and stay the reference path; from it the memory and
+#: time of site columns (rows × sites) would dominate.
+ABSORB_FROM = 30
 
 
 def _intervention_arrays(data: pd.DataFrame, starts: pd.DataFrame, slope_change: bool, impact: str | None = None
@@ -155,9 +163,9 @@ def intervention_columns(data: pd.DataFrame, starts: pd.DataFrame, slope_change:
     return pd.DataFrame(cols, index=data.index), terms
 
 
-def _nuisance_arrays(data: pd.DataFrame, harmonics: int, time_effects: str
+def _nuisance_arrays(data: pd.DataFrame, harmonics: int, time_effects: str, absorb: bool = False
                      ) -> tuple[dict[str, np.ndarray], list[str]]:
-    """Nuisance columns as arrays; see :func:`nuisance_columns`."""
+    """Nuisance columns as arrays; see :func:`nuisance_columns` (``absorb``: no site columns)."""
     period = data["period"].to_numpy()
     months = _month_number(period)
     sites, code = _site_codes(data["site_id"])
@@ -165,7 +173,7 @@ def _nuisance_arrays(data: pd.DataFrame, harmonics: int, time_effects: str
     notes: list[str] = []
     if len(sites) == 1:
         cols["const"] = np.ones(len(data))
-    else:
+    elif not absorb:
         for i, s in enumerate(sites):
             cols[f"site[{s}]"] = (code == i).astype(float)
     if time_effects == "calendar":
@@ -189,18 +197,22 @@ def nuisance_columns(data: pd.DataFrame, harmonics: int, time_effects: str) -> t
 
 
 def build_design(data: pd.DataFrame, starts: pd.DataFrame, *, harmonics: int, slope_change: bool = False,
-                 time_effects: str, impact: str | None = None) -> Design:
+                 time_effects: str, impact: str | None = None, absorb: bool | None = None) -> Design:
     """Full design: nuisance columns then intervention columns.
 
     ``impact``: "step" (one level change per category), "ramp" (level and slope change) or
     "event_time" (one column per month since the start, ``<category>:month_<h>``); by default
-    "ramp" with ``slope_change`` and "step" without.
+    "ramp" with ``slope_change`` and "step" without. ``absorb``: keep the site effects out of ``X``
+    (``Design.groups``); by default from :data:`ABSORB_FROM` sites.
     """
-    N, notes = _nuisance_arrays(data, harmonics, time_effects)
+    sites, code = _site_codes(data["site_id"])
+    absorb = (len(sites) >= ABSORB_FROM) if absorb is None else (bool(absorb) and len(sites) > 1)
+    N, notes = _nuisance_arrays(data, harmonics, time_effects, absorb)
     C, terms, since, headline = _intervention_arrays(data, starts, slope_change, impact)
     names = [*N, *C]
     A = np.column_stack([*N.values(), *C.values()]) if names else np.zeros((len(data), 0))
     X = pd.DataFrame(A, columns=names, index=data.index)
     label = "single-site trend" if "const" in N else time_effects  # "const" only with one site
     return Design(X=X, nuisance=list(N), terms=terms, time_effects=label, notes=notes, since=since,
-                  headline=headline, impact=impact or ("ramp" if slope_change else "step"))
+                  headline=headline, impact=impact or ("ramp" if slope_change else "step"),
+                  groups=(code.astype(np.int64), len(sites)) if absorb else None)

@@ -54,15 +54,15 @@ def ljung_box_by_site(resid: np.ndarray, sites: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame(_ljung_box_rows(resid, sites), columns=["site_id", "lag", "p_value"])
 
 
-def vif(X: pd.DataFrame, columns: list[str]) -> dict[str, float]:
+def vif(X: pd.DataFrame, columns: list[str], groups: fast_fit.Groups | None = None) -> dict[str, float]:
     """Variance inflation factor 1 / (1 - R^2) of each of ``columns`` regressed on all other columns.
 
-    R^2 is centred (the other columns always span a constant: intercept or site effects).
+    R^2 is centred (the other columns always span a constant: intercept or site effects). ``groups``:
+    the design's absorbed site effects, counted among the other columns (exact, no site columns).
     """
     A = X.to_numpy(float)
-    absorbed = fast_fit.vif(A, list(X.columns), columns)  # many site columns: absorbed (exact)
-    if absorbed is not None:
-        return absorbed
+    if groups is not None:
+        return fast_fit.vif(A, list(X.columns), columns, groups)
     out = {}
     for c in columns:
         j = list(X.columns).index(c)
@@ -75,7 +75,8 @@ def vif(X: pd.DataFrame, columns: list[str]) -> dict[str, float]:
 
 
 def diagnostics_table(resid: np.ndarray, sites: np.ndarray, X: pd.DataFrame, term_columns: list[str],
-                      before: dict[str, int], after: dict[str, int]) -> pd.DataFrame:
+                      before: dict[str, int], after: dict[str, int],
+                      groups: fast_fit.Groups | None = None) -> pd.DataFrame:
     """Long (tidy) table of checks; see :data:`COLUMNS` and :func:`qieval.attribution.fit`."""
     rows = [("durbin_watson", None, None, durbin_watson_by_site(resid, sites),
              "Pearson residuals in time order within each site; about 2 if uncorrelated")]
@@ -84,6 +85,6 @@ def diagnostics_table(resid: np.ndarray, sites: np.ndarray, X: pd.DataFrame, ter
     for cat in after:
         rows.append(("points_before", None, cat, float(before[cat]), "months before the change (most at any site)"))
         rows.append(("points_after", None, cat, float(after[cat]), "months after the change (most at any site)"))
-    for col, v in vif(X, term_columns).items():
+    for col, v in vif(X, term_columns, groups).items():
         rows.append(("vif", None, col, v, "variance inflation of the intervention term"))
     return pd.DataFrame(rows, columns=COLUMNS)

@@ -20,6 +20,7 @@ from . import identifiability
 from .counterfactual import change_in_last_month, model_arrays
 from .inference import holm, minimum_detectable, t_interval
 from .sentences import sentence
+from .site_effects import SiteEffects
 
 EFFECT_COLUMNS = ["category", "estimate", "std_error", "estimate_low", "estimate_high", "ratio", "ratio_low",
                   "ratio_high", "p_value", "p_adjusted", "abs_change", "abs_low", "abs_high", "mde", "mde_ratio",
@@ -50,6 +51,7 @@ class FittedTerms:
     headline: dict | None = None  # category -> {column: weight}
     se_floor: pd.DataFrame | None = None  # a second covariance: no interval narrower than this one
     rate_unit: str = ""  # Poisson: the unit of a change in words (default: per units of denominator)
+    sites: SiteEffects | None = None  # absorbed site effects (None: they are columns of X)
 
     @cached_property
     def arrays(self) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
@@ -87,7 +89,7 @@ class FittedTerms:
         """:func:`qieval.attribution.counterfactual.absolute_change` of ``columns`` for this fit."""
         period = self.data["period"].to_numpy()
         return change_in_last_month(*self.arrays, period == period.max(), self.data["n"].to_numpy(float), columns,
-                                    self.family, self.q, self.rate_per)
+                                    self.family, self.q, self.rate_per, self.sites)
 
 
 def empty_effects() -> pd.DataFrame:

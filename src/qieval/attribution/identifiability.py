@@ -38,21 +38,25 @@ class Verdict:
     groups: list[list[str]] = field(default_factory=list)  # collinear groups refitted jointly
 
 
-def rank(X: np.ndarray) -> int:
-    """Numerical rank of ``X`` after scaling each column to unit length (scale-free tolerance)."""
+def rank(X: np.ndarray, groups: fast_fit.Groups | None = None) -> int:
+    """Numerical rank of ``X`` after scaling each column to unit length (scale-free tolerance).
+
+    ``groups``: the design's absorbed site effects (:attr:`Design.groups`); the rank is then that of
+    ``X`` beside the site indicators, from the within-site deviations (exact, no site columns).
+    """
+    if groups is not None:
+        return fast_fit.rank(X, groups)
     if X.shape[1] == 0:
         return 0
-    absorbed = fast_fit.rank(X)  # many site columns: their within-site deviations instead (exact)
-    if absorbed is not None:
-        return absorbed
     norms = np.linalg.norm(X, axis=0)
     norms[norms == 0] = 1.0
     return int(np.linalg.matrix_rank(X / norms, tol=1e-8 * max(X.shape)))
 
 
-def adds_rank(base: np.ndarray, extra: np.ndarray) -> bool:
-    """True if every column of ``extra`` is linearly independent of ``base`` and of each other."""
-    return rank(np.column_stack([base, extra])) - rank(base) == extra.shape[1]
+def adds_rank(base: np.ndarray, extra: np.ndarray, groups: fast_fit.Groups | None = None) -> bool:
+    """True if every column of ``extra`` is linearly independent of ``base`` (and of the absorbed site
+    effects ``groups``) and of each other."""
+    return rank(np.column_stack([base, extra]), groups) - rank(base, groups) == extra.shape[1]
 
 
 def _on_months(starts: pd.DataFrame, category: str) -> str:
@@ -120,11 +124,12 @@ def check(data: pd.DataFrame, design: Design, starts: pd.DataFrame, min_points: 
         return design.matrix([n for c in cs for n in design.terms[c]])
 
     full = np.column_stack([N, cols(cand)])
-    if rank(full) == full.shape[1]:  # the usual case: every candidate is identified (one SVD)
+    absorbed = design.groups[1] if design.groups is not None else 0
+    if rank(full, design.groups) == full.shape[1] + absorbed:  # the usual case: every candidate is identified
         dependent = []
     else:
-        dependent = [c for c in cand
-                     if not adds_rank(np.column_stack([N, cols([o for o in cand if o != c])]), cols([c]))]
+        dependent = [c for c in cand if not adds_rank(np.column_stack([N, cols([o for o in cand if o != c])]),
+                                                      cols([c]), design.groups)]
     # group dependent categories with identical step indicators
     groups: list[list[str]] = []
     for c in dependent:

@@ -61,13 +61,18 @@ def minimum_detectable(se: float, df: float, level: float = 0.95, power: float =
     return float((t_quantile(df, level) + stats.norm.ppf(power)) * se)
 
 
-def cluster_covariance(bread: np.ndarray, X: np.ndarray, residual: np.ndarray, groups: np.ndarray) -> np.ndarray:
+def cluster_covariance(bread: np.ndarray, X: np.ndarray, residual: np.ndarray, groups: np.ndarray,
+                       absorbed: int = 0) -> np.ndarray:
     """Cluster-robust (sandwich) covariance ``c B M B`` for a GLM with canonical link.
 
     ``bread`` = (X' W X)^-1 (unscaled), ``residual`` = the working score per row (binomial with
     ``var_weights=n``: n (y/n - mu); Poisson and gaussian: y - mu), ``groups`` integer cluster codes;
-    ``c = G/(G-1) (N-1)/(N-K)`` (the CR1 small-sample factor Stata and statsmodels use). One pass
-    over the rows: O(N K + G K^2).
+    ``c = G/(G-1) (N-1)/(N-K)`` (the CR1 small-sample factor Stata and statsmodels use; ``absorbed``
+    site effects left out of ``X`` are counted in K). One pass over the rows: O(N K + G K^2).
+
+    With the site effects absorbed, ``X`` and ``bread`` cover the other columns only: the site
+    columns' scores are zero at the estimate (the residuals of a canonical-link GLM sum to zero
+    within each site), so this is the dense sandwich's block for those columns.
     """
     n, k = X.shape
     g = int(groups.max()) + 1
@@ -78,5 +83,5 @@ def cluster_covariance(bread: np.ndarray, X: np.ndarray, residual: np.ndarray, g
         scores = np.zeros((g, k))
         np.add.at(scores, groups, X * residual[:, None])
     meat = scores.T @ scores
-    c = g / (g - 1) * (n - 1) / max(n - k, 1)
+    c = g / (g - 1) * (n - 1) / max(n - k - absorbed, 1)
     return c * bread @ meat @ bread

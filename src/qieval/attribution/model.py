@@ -33,6 +33,7 @@ from .inference import cluster_covariance, t_quantile
 from .inputs import tidy_interventions, tidy_measure
 from .sensitivity import SENSITIVITY_COLUMNS, sensitivity_table
 from .sentences import CALENDAR, ITS_TREND, SINGLE_SITE
+from .site_effects import SiteEffects
 
 
 
@@ -46,7 +47,8 @@ class Attribution:
     counterfactual series with intervals), ``sensitivity`` (the headline rows under the other
     intervals), ``warnings`` (plain sentences), ``family``, ``time_effects`` ("single-site trend",
     "calendar", "trend" or "none" when nothing was fitted), ``df_resid``, ``n_obs`` (site-months
-    fitted), ``level``, ``model`` (the statsmodels GLM results, for inspection), ``impact`` and
+    fitted), ``level``, ``model`` (the statsmodels GLM results, for inspection; with 30 or more
+    sites the :class:`~qieval.attribution.fast_fit.AbsorbedGLM`, site effects absorbed), ``impact`` and
     ``interval`` (in words). ``sentences`` is ``effects["sentence"]`` as a list.
     """
 
@@ -181,7 +183,7 @@ def _joint_columns(design: Design, verdict: identifiability.Verdict, keep: list[
         new = [c.replace(g[0], name, 1) for c in cols]
         block = design.matrix(cols)
         if identifiability.adds_rank(np.column_stack([N, design.matrix([c for cs in joint.values() for c in cs])]),
-                                     block):
+                                     block, design.groups):
             for old, nw in zip(cols, new):
                 design.X[nw] = design.X[old]
             joint[name] = new
@@ -346,8 +348,11 @@ def _check_options(*, family: str, harmonics: int, time_effects: str, min_points
             raise InputError(Problem(file=name, row=None, column=None, message=f"{name} {message}"))
 
 
-def _hac_covariance(model: sm.GLM, data: pd.DataFrame, like: pd.DataFrame) -> pd.DataFrame:
-    """Newey–West covariance (within each site, lag min(12, n // 4)); NaN if statsmodels fails."""
+def _hac_covariance(model: sm.GLM, data: pd.DataFrame, like: pd.DataFrame
+                    ) -> tuple[pd.DataFrame, tuple | None]:
+    """Newey–West covariance (within each site, lag min(12, n // 4)) and, with absorbed site effects,
+    their part of it (``AbsorbedGLM.site_covariance``); ``like`` (the model-based covariance) if
+    statsmodels fails."""
     sites = data["site_id"].to_numpy()
     lag = ljung_box_lag(int(np.unique(sites, return_counts=True)[1].min()))
     kw = (dict(cov_type="HAC", cov_kwds={"maxlags": lag}) if len(set(sites)) == 1 else
@@ -355,9 +360,10 @@ def _hac_covariance(model: sm.GLM, data: pd.DataFrame, like: pd.DataFrame) -> pd
     try:
         with _warnings.catch_warnings():
             _warnings.simplefilter("ignore")
-            return model.fit(**kw).cov_params().loc[like.index, like.columns]
+            r = model.fit(**kw)
+            return r.cov_params().loc[like.index, like.columns], getattr(r, "site_covariance", None)
     except Exception:  # noqa: BLE001 - statsmodels edge cases: fall back to the model-based interval
-        return like * 0.0
+        return like, None
 
 
 def _score_residual(data: pd.DataFrame, mu: np.ndarray, family: str) -> np.ndarray:
@@ -424,8 +430,9 @@ def _fit(measure_values: pd.DataFrame, interventions: pd.DataFrame | None, *, fa
         method = CALENDAR
     method = f"{method}; {IMPACT_WORDS[impact]}"
     N = design.matrix(design.nuisance)
-    if identifiability.rank(N) < N.shape[1] or len(data) - N.shape[1] < 3:
-        reason = (f"Too few points to fit the model: {len(data)} site-months for {N.shape[1]} trend, seasonal and "
+    absorbed = design.groups[1] if design.groups is not None else 0  # site effects kept out of X
+    if identifiability.rank(N, design.groups) < N.shape[1] + absorbed or len(data) - N.shape[1] - absorbed < 3:
+        reason = (f"Too few points to fit the model: {len(data)} site-months for {N.shape[1] + absorbed} trend, seasonal and "
                   "site terms before any intervention term (or too few distinct months for the seasonal terms). "
                   "Nothing is estimated.")
         return _nan_result(data, cats, reason, family, level, warns)
@@ -435,24 +442,29 @@ def _fit(measure_values: pd.DataFrame, interventions: pd.DataFrame | None, *, fa
                      for name, g0 in ((n, n.split(" + ")[0]) for n in joint)}
     columns = design.nuisance + [c for k in keep for c in design.terms[k]] + [c for cs in joint.values() for c in cs]
     X = pd.DataFrame(design.matrix(columns), columns=columns, index=design.X.index)  # = design.X[columns]
-    rank_X = identifiability.rank(X.to_numpy(float))
+    rank_X = identifiability.rank(X.to_numpy(float), design.groups)
     df_resid = len(data) - rank_X
-    if df_resid < 2 or rank_X < X.shape[1]:
-        reason = (f"Too few points to fit the model: {len(data)} site-months for {X.shape[1]} terms (or too few "
+    if df_resid < 2 or rank_X < X.shape[1] + absorbed:
+        reason = (f"Too few points to fit the model: {len(data)} site-months for {X.shape[1] + absorbed} terms (or too few "
                   "distinct months for the seasonal terms). Nothing is estimated.")
         return _nan_result(data, cats, reason, family, level, warns, verdict.reasons)
 
+    scale = "X2" if (overdispersion or family == "gaussian") else 1.0
     with _warnings.catch_warnings(record=True) as caught:
         _warnings.simplefilter("always")
-        res = None
-        if overdispersion or family == "gaussian":  # many sites: site effects absorbed (fast_fit; exact)
+        if design.groups is not None:  # many sites: site effects absorbed, not columns (fast_fit; exact)
             res = fast_fit.glm(data["y"].to_numpy(float), data["n"].to_numpy(float), X.to_numpy(float),
-                               list(X.columns), family)
-        model = res.model if res is not None else _glm(data, X, family)
-        if res is None:
-            res = model.fit(scale="X2" if (overdispersion or family == "gaussian") else 1.0)
-    separation = any("separation" in str(w.message).lower() or "PerfectSeparation" in type(w.message).__name__
-                     for w in caught)
+                               list(X.columns), family, design.groups, scale=scale)
+            model = res.model
+            separation = res.separation
+        else:
+            model = _glm(data, X, family)
+            res = model.fit(scale=scale)
+            separation = any("separation" in str(w.message).lower()
+                             or "PerfectSeparation" in type(w.message).__name__ for w in caught)
+    if not res.converged and not separation:
+        warns.append("The model did not converge (the iterative fit stopped after its 100 steps): treat the "
+                     "estimates with caution.")
     mu = np.asarray(res.fittedvalues, float) if family != "poisson" else np.asarray(res.mu, float)
     disp = pearson_dispersion(data, mu, family, df_resid) if (overdispersion or family == "gaussian") else 1.0
     # never let data that vary less than the model expects narrow an interval (floor at 1)
@@ -466,7 +478,7 @@ def _fit(measure_values: pd.DataFrame, interventions: pd.DataFrame | None, *, fa
     covs = {"model": (cov_model, df_model)}
     if n_sites >= 3:
         groups = np.unique(data["site_id"].to_numpy(dtype=object), return_inverse=True)[1]
-        Vc = cluster_covariance(bread, X.to_numpy(float), _score_residual(data, mu, family), groups)
+        Vc = cluster_covariance(bread, X.to_numpy(float), _score_residual(data, mu, family), groups, absorbed)
         covs["cluster"] = (pd.DataFrame(Vc, index=cov0.index, columns=cov0.columns), float(n_sites - 1))
     if interval == "cluster":
         cov, df_t = covs["cluster"]
@@ -475,11 +487,20 @@ def _fit(measure_values: pd.DataFrame, interventions: pd.DataFrame | None, *, fa
         cov, df_t = covs["cluster"][0], covs["cluster"][1]
         floor = cov_model
     elif interval == "model+hac":
-        cov, df_t, floor = _hac_covariance(model, data, cov0), df_model, cov_model
+        (cov, hac_sites), df_t, floor = _hac_covariance(model, data, cov_model), df_model, cov_model
     else:
         cov, df_t = cov_model, df_model
         floor = None
     q = t_quantile(df_t, level)
+    # absorbed site effects: their part of the primary covariance (module site_effects):
+    # quasi-likelihood φ / w_g; zero for cluster-robust; Newey–West's from the fit
+    sites = None
+    if design.groups is not None:
+        sites = SiteEffects(code=design.groups[0], effects=res.site_effects, means=res.site_means,
+                            variance=(np.zeros(absorbed) if interval in ("cluster", "model+cluster")
+                                      else used / res.site_weight))
+        if interval == "model+hac" and hac_sites is not None:
+            sites.variance, sites.cross, sites.means = hac_sites
     if overdispersion and disp < 1 and family != "gaussian":
         warns.append(f"The data vary less than the {family} model expects (dispersion {disp:.2f} < 1); this is not "
                      "allowed to narrow the intervals (the dispersion is taken as 1).")
@@ -497,7 +518,7 @@ def _fit(measure_values: pd.DataFrame, interventions: pd.DataFrame | None, *, fa
                               "a ratio against a zero baseline is not estimable.")
     fitted = FittedTerms(data=data, X=X, params=params, cov=cov, df=df_t, q=q, level=level, family=family,
                          rate_per=rate_per, separation_warned=separation, method=method, since=design.since,
-                         headline=design.headline, se_floor=floor, rate_unit=rate_unit or "")
+                         headline=design.headline, se_floor=floor, rate_unit=rate_unit or "", sites=sites)
     eff, effect_warnings = effects_table(cats, keep, design.terms, verdict, joint, not_estimable, fitted,
                                          bool(slope_change), joint_weights)
     warns.extend(effect_warnings)
@@ -507,7 +528,7 @@ def _fit(measure_values: pd.DataFrame, interventions: pd.DataFrame | None, *, fa
     before, after = identifiability.points_before_after(data, design)
     site_ids = data["site_id"].to_numpy()
     vif_cols = [c for c in term_cols if ":month_" not in c]  # one per month since the start says little
-    diag = diagnostics_table(resid, site_ids, X, vif_cols, before, after)
+    diag = diagnostics_table(resid, site_ids, X, vif_cols, before, after, design.groups)
     checks, value = diag["check"].to_numpy(), diag["value"].to_numpy(float)
     lb_p, lb_site = value[checks == "ljung_box_p"], diag["site_id"].to_numpy()[checks == "ljung_box_p"]
     lb_site, lb_p = lb_site[~np.isnan(lb_p)], lb_p[~np.isnan(lb_p)]
@@ -523,7 +544,7 @@ def _fit(measure_values: pd.DataFrame, interventions: pd.DataFrame | None, *, fa
     if np.isfinite(dw) and (dw < 1.5 or dw > 2.5) and not robust:
         warns.append(f"Durbin–Watson statistic is {dw:.2f} (about 2 means no autocorrelation): intervals may be "
                      "too narrow or too wide; compare with `sensitivity`.")
-    cf = counterfactual_table(data, X, params, cov, term_cols, family, q, rate_per)
+    cf = counterfactual_table(data, X, params, cov, term_cols, family, q, rate_per, sites)
     headline = {**{c: design.headline[c] for c in keep}, **joint_weights}
     sens = sensitivity_table(model, data, headline, family, level, covs, primary=interval, params=params)
     return Attribution(effects=eff, dispersion=disp, diagnostics=diag, counterfactual=cf, sensitivity=sens,
