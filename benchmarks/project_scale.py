@@ -18,7 +18,12 @@ Two measurements per size:
    in a subprocess with the peak summed RSS of the runner and its kernels (sampled every 0.1 s);
    the manifest gives each project report's own seconds. ``--farm-sites-only-one`` renders one site
    report and all project reports (the project reports' share); without it every site is rendered
-   (the headline: all site reports plus the project reports in one run).
+   (the headline: all site reports plus the project reports in one run). ``--dask`` follows the
+   README's cluster recipe on this machine: it starts ``dask scheduler`` and ``dask worker
+   --nworkers <workers> --nthreads 1`` as separate processes and runs ``qieval run --executor dask
+   --scheduler tcp://… --max-sites-per-kernel 500``; the peak is then summed over the benchmark's
+   whole process tree (scheduler, workers, their kernels, the runner), with the largest single
+   process beside it (what one machine of a cluster must hold).
 
 The "CPU s per 1k site-months" column divides a report's CPU seconds by the site-months of the
 project (sites × 36 months) / 1,000: flat (or falling) means the report grows no faster than the
@@ -157,23 +162,62 @@ def in_process(root: Path, params: str, report: str, timeout: float, profile: st
 
 # ---- through the farm ---------------------------------------------------------------------------
 
-def farm(root: Path, params: str, sites: str | None, workers: int) -> dict:
+class DaskCluster:
+    """``dask scheduler`` and ``dask worker`` in their own processes (the README's recipe, one machine)."""
+
+    def __init__(self, workers: int, cwd: Path):
+        import socket
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        self.address = f"tcp://127.0.0.1:{port}"
+        dask = str(Path(sys.executable).with_name("dask"))
+        quiet = dict(cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.procs = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                                        "--no-dashboard"], **quiet)]
+        time.sleep(2)
+        self.procs.append(subprocess.Popen([dask, "worker", self.address, "--nworkers", str(workers),
+                                            "--nthreads", "1", "--no-dashboard"], **quiet))
+        from distributed import Client
+
+        with Client(self.address, timeout=60) as client:
+            client.wait_for_workers(workers, timeout=120)
+
+    def close(self) -> None:
+        for p in reversed(self.procs):
+            p.terminate()
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def farm(root: Path, params: str, sites: str | None, workers: int, dask: bool = False) -> dict:
     cmd = [sys.executable, "-m", "qieval.cli", "run", params, "--force", "--quiet", "--workers", str(workers)]
     if sites:
         cmd += ["--sites", sites]
+    cluster = DaskCluster(workers, root) if dask else None
+    if cluster:
+        cmd += ["--executor", "dask", "--scheduler", cluster.address, "--max-sites-per-kernel", "500"]
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    with PeakRSS(proc.pid) as mem:
-        out, err = proc.communicate()
-    seconds = time.perf_counter() - t0
+    try:
+        proc = subprocess.Popen(cmd, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        with PeakRSS(os.getpid() if cluster else proc.pid) as mem:  # with Dask: the whole tree
+            out, err = proc.communicate()
+        seconds = time.perf_counter() - t0
+    finally:
+        if cluster:
+            cluster.close()
     import yaml
 
     pid = yaml.safe_load((root / params).read_text(encoding="utf-8"))["project"]["id"]
     manifest = json.loads((root / "reports" / pid / "manifest.json").read_text(encoding="utf-8"))
     reports = {k: (v.get("status"), v.get("seconds")) for k, v in manifest["project_reports"].items()}
     failed = [k for k, v in manifest["sites"].items() if v.get("status") != "ok"]
-    return {"seconds": seconds, "peak_rss": mem.peak, "exit": proc.returncode, "reports": reports,
-            "failed_sites": len(failed), "stderr": err[-2000:] if proc.returncode else ""}
+    return {"seconds": seconds, "peak_rss": mem.peak, "peak_single": mem.peak_single, "exit": proc.returncode,
+            "reports": reports, "failed_sites": len(failed), "stderr": err[-2000:] if proc.returncode else "",
+            "executor": f"Dask ({workers} workers)" if dask else f"threads ({workers})"}
 
 
 # ---- main ---------------------------------------------------------------------------------------
@@ -199,11 +243,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--farm", action="store_true", help="also time qieval run on the real notebooks")
     ap.add_argument("--farm-sites-only-one", action="store_true",
                     help="farm: render one site report (the project reports' share) instead of all")
+    ap.add_argument("--farm-sites", type=int, default=0, metavar="K",
+                    help="farm: render the first K site reports (per-site cost at this network size) and all "
+                         "project reports")
     ap.add_argument("--no-in-process", action="store_true")
     ap.add_argument("--ae", action="store_true", help="also the A&E project (140 trusts)")
     ap.add_argument("--profile", type=int, default=0, help="profile the in-process runs at this size")
     ap.add_argument("--timeout", type=float, default=1200, help="seconds per in-process report")
     ap.add_argument("--workers", type=int, default=os.cpu_count())
+    ap.add_argument("--dask", action="store_true", help="--farm on a dask scheduler + workers (README recipe)")
     ap.add_argument("--skip-steps", default="", help="in process: steps to leave out, e.g. attribution")
     ap.add_argument("--child", nargs=3, metavar=("REPORT", "PARAMS", "OUT"), help=argparse.SUPPRESS)
     ap.add_argument("--profile-to", help=argparse.SUPPRESS)
@@ -251,16 +299,17 @@ def main(argv: list[str] | None = None) -> int:
                           + ", ".join(f"{k} {v:.1f}" for k, v in top) + (f"  {r.get('note', '')}"),
                           flush=True)
             if args.farm:
-                one = None
-                if args.farm_sites_only_one:
+                one, k = None, 1 if args.farm_sites_only_one else args.farm_sites
+                if k:
                     import yaml
 
-                    one = yaml.safe_load((tmp / params).read_text(encoding="utf-8"))["sites"][0]
-                f = farm(tmp, params, one, args.workers)
+                    one = ",".join(yaml.safe_load((tmp / params).read_text(encoding="utf-8"))["sites"][:k])
+                f = farm(tmp, params, one, args.workers, args.dask)
                 f.update(project=label, sites=n_sites, site_months=site_months,
-                         rendered="1 site + project reports" if one else "all sites + project reports")
+                         rendered=f"{k} site(s) + project reports" if one else "all sites + project reports")
                 farm_rows.append(f)
-                print(f"  {label:<15} qieval run ({f['rendered']}): {f['seconds']:.1f} s, {mib(f['peak_rss'])}, "
+                print(f"  {label:<15} qieval run ({f['rendered']}, {f['executor']}): {f['seconds']:.1f} s, "
+                      f"{mib(f['peak_rss'])} (largest process {mib(f['peak_single'])}), "
                       f"exit {f['exit']}, reports {f['reports']}", flush=True)
                 if f["stderr"]:
                     print(f["stderr"], file=sys.stderr)
@@ -280,11 +329,12 @@ def main(argv: list[str] | None = None) -> int:
                   + ", ".join(f"{k} {v:.1f}" for k, v in top) + (f"  {r['note']}" if r.get("note") else ""))
     if farm_rows:
         print()
-        print(f"{'project':<15} {'qieval run':<30} {'seconds':>8} {'peak RSS':>10} {'exit':>4}  project reports (s)")
+        print(f"{'project':<15} {'qieval run':<30} {'executor':<18} {'seconds':>8} {'peak RSS':>10} "
+              f"{'largest process':>15} {'exit':>4}  project reports (s)")
         for f in farm_rows:
             reps = ", ".join(f"{k} {v[1]:.1f} ({v[0]})" for k, v in sorted(f["reports"].items()))
-            print(f"{f['project']:<15} {f['rendered']:<30} {f['seconds']:>8.1f} {mib(f['peak_rss']):>10} "
-                  f"{f['exit']:>4}  {reps}")
+            print(f"{f['project']:<15} {f['rendered']:<30} {f['executor']:<18} {f['seconds']:>8.1f} "
+                  f"{mib(f['peak_rss']):>10} {mib(f['peak_single']):>15} {f['exit']:>4}  {reps}")
     return 0
 
 

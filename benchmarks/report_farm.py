@@ -138,6 +138,7 @@ class PeakRSS:
 
     def __init__(self, pid: int, every: float = 0.1):
         self.pid, self.every, self.peak = pid, every, 0
+        self.peak_single = 0  # the largest one process reached (what one machine of a cluster needs)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -154,9 +155,11 @@ class PeakRSS:
                 break
             for p in procs:
                 try:
-                    total += p.memory_info().rss
+                    rss = p.memory_info().rss
                 except psutil.NoSuchProcess:
-                    pass
+                    continue
+                total += rss
+                self.peak_single = max(self.peak_single, rss)
             self.peak = max(self.peak, total)
             self._stop.wait(self.every)
 
