@@ -38,8 +38,12 @@ def ljung_box_lag(n: int) -> int:
 def _ljung_box_rows(resid: np.ndarray, sites: np.ndarray) -> list[tuple]:
     """``(site_id, lag, p_value)`` per site, in order of first appearance."""
     rows = []
-    for s in pd.unique(sites):
-        r = np.asarray(resid, float)[sites == s]
+    resid = np.asarray(resid, float)
+    codes, firsts = pd.factorize(sites)  # each site's rows found once (not a scan of all rows per site)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.r_[0, np.cumsum(np.bincount(codes, minlength=len(firsts)))]
+    for i, s in enumerate(firsts):
+        r = resid[order[bounds[i]:bounds[i + 1]]]
         lag = ljung_box_lag(len(r))
         if len(r) < 4 or np.allclose(r, r[0]):
             rows.append((s, lag, float("nan")))

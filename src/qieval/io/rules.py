@@ -234,7 +234,8 @@ def project_today() -> dt.date:
 
 def config_sites_in_table(config: ProjectConfig, site_ids: pd.Series) -> list[str]:
     """Sites named in the params but absent from sites.csv."""
-    return [s for s in config.sites if s not in set(site_ids)]
+    present = set(site_ids)
+    return [s for s in config.sites if s not in present]
 
 
 def within_magnitude(values: pd.Series) -> pd.DataFrame:
