@@ -198,3 +198,36 @@ def test_whole_fit_is_the_same_with_and_without_absorbed_site_effects(monkeypatc
     pd.testing.assert_frame_equal(fast.counterfactual, ref.counterfactual, rtol=1e-6, atol=1e-9)
     assert fast.dispersion == pytest.approx(ref.dispersion, rel=1e-9)
     assert fast.warnings == ref.warnings and fast.df_resid == ref.df_resid
+
+
+def test_design_has_no_site_columns_from_30_sites():
+    values, cycles = _programme()
+    data = values.rename(columns={"numerator": "y", "denominator": "n"})
+    data["period"] = pd.to_datetime(data["period"])
+    starts = cycles.assign(on_period=pd.to_datetime(cycles["start"]).dt.to_period("M").dt.to_timestamp())
+    absorbed = design.build_design(data, starts, harmonics=0, time_effects="calendar", impact="step")
+    dense = design.build_design(data, starts, harmonics=0, time_effects="calendar", impact="step", absorb=False)
+    assert not any(c.startswith("site[") for c in absorbed.X.columns)
+    assert sum(c.startswith("site[") for c in dense.X.columns) == G
+    code, g = absorbed.groups
+    assert g == G and dense.groups is None
+    # each row's code is its site's position among the sorted site ids
+    np.testing.assert_array_equal(code, pd.Categorical(data["site_id"]).codes)
+    assert list(dense.X.columns[G:]) == list(absorbed.X.columns)
+
+
+def test_ljung_box_per_site_does_not_depend_on_row_order():
+    """Each site's p-value is statsmodels' acorr_ljungbox on that site's residuals in time order,
+    whether the rows come grouped by site or interleaved."""
+    from statsmodels.stats.diagnostic import acorr_ljungbox
+
+    rng = np.random.default_rng(5)
+    sites = np.array(["b", "a", "c"], dtype=object)
+    resid = {s: rng.normal(size=24) + 0.5 * np.r_[0, rng.normal(size=23)] for s in sites}
+    interleaved_sites = np.tile(sites, 24)
+    interleaved = np.array([resid[s][t] for t in range(24) for s in sites])
+    table = diagnostics.ljung_box_by_site(interleaved, interleaved_sites)
+    assert list(table["site_id"]) == ["b", "a", "c"]  # order of first appearance
+    for s, lag, p in table.itertuples(index=False):
+        want = acorr_ljungbox(resid[s], lags=[6], return_df=True)["lb_pvalue"].iloc[0]
+        assert lag == 6 and p == pytest.approx(want, rel=1e-12)
