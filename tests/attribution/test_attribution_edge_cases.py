@@ -118,3 +118,22 @@ def test_zero_events_after_the_change_is_reported_not_a_huge_number():
     assert not a.effects["separable"].any() and a.effects["ratio"].isna().all()
     assert "perfect separation" in a.effects["note"].iloc[0]
     assert sum("perfect separation" in w for w in a.warnings) == 1  # one per category
+
+
+def test_many_zero_baseline_sites_are_counted_not_listed_in_the_sentences():
+    """A network where most practices had no events before their change: the warning and the note
+    give a count and three examples (a sentence per site would fill pages at 6,500 practices); every
+    site left out is a ``left_out`` diagnostics row with its reason."""
+    sites = [f"S{i}" for i in range(10)]
+    mv = series(sites, months=30)
+    zero = sites[2:]  # 8 sites with no events before 2023-01
+    mv.loc[mv["site_id"].isin(zero) & (mv["period"] < "2023-01-01"), "numerator"] = 0
+    ivs = iv([(s, "2023-01-01", "only_zero") for s in zero] + [("S0", "2022-06-01", "x"), ("S1", "2022-10-01", "x")])
+    a = fit(mv, ivs, family="poisson")
+    left = a.diagnostics[a.diagnostics["check"] == "left_out"]
+    assert sorted(left["site_id"]) == zero and left["note"].str.contains("no events").all()
+    warn = [w for w in a.warnings if "left out of the model" in w]
+    assert len(warn) == 1 and warn[0].startswith("8 sites are left out")
+    assert "and 5 more sites the same way" in warn[0] and warn[0].count("no events") == 3
+    note = a.effects.set_index("category").loc["only_zero", "note"]
+    assert "and 5 more sites the same way" in note and note.count("had no events") == 3

@@ -190,16 +190,35 @@ def _joint_columns(design: Design, verdict: identifiability.Verdict, keep: list[
     return joint
 
 
+LISTED = 5  # sites named one by one in a sentence; beyond it, a count and the first few (all in diagnostics)
+
+
+def _listed(notes: list[str]) -> str:
+    """``notes`` joined by "; ", or with many the first three and a count: a network of thousands of
+    practices must not turn one sentence into a page (every one is in ``diagnostics``, check "left_out")."""
+    if len(notes) <= LISTED:
+        return "; ".join(notes)
+    return "; ".join(notes[:3]) + (f"; and {len(notes) - 3:,} more sites the same way (each is listed in the "
+                                   "diagnostics as left_out)")
+
+
+def _left_out_rows(site_notes: dict[str, str]) -> pd.DataFrame:
+    """One ``left_out`` diagnostics row per site left out of the model, with the reason."""
+    return pd.DataFrame([("left_out", s, None, float("nan"), why) for s, why in site_notes.items()],
+                        columns=["check", "site_id", "category", "value", "note"])
+
+
 def _nan_result(data: pd.DataFrame, cats: list[str], reason: str, family: str, level: float,
-                extra_warnings: list[str], reasons: dict[str, str] | None = None) -> Attribution:
+                extra_warnings: list[str], reasons: dict[str, str] | None = None,
+                left_out: dict[str, str] | None = None) -> Attribution:
     rows = []
     for c in cats:
         why = (reasons or {}).get(c, reason)
         rows.append({"category": c, "separable": False, "note": why, "sentence": why})
     eff = pd.DataFrame(rows, columns=EFFECT_COLUMNS) if rows else empty_effects()
     eff["separable"] = eff["separable"].astype(bool)
-    return Attribution(effects=eff, dispersion=float("nan"), diagnostics=pd.DataFrame(
-        columns=["check", "site_id", "category", "value", "note"]), counterfactual=pd.DataFrame(),
+    return Attribution(effects=eff, dispersion=float("nan"), diagnostics=_left_out_rows(left_out or {}),
+        counterfactual=pd.DataFrame(),
         sensitivity=pd.DataFrame(columns=SENSITIVITY_COLUMNS), warnings=extra_warnings + [reason], family=family,
         time_effects="none", df_resid=float("nan"), n_obs=len(data), level=level)
 
@@ -391,19 +410,23 @@ def _fit(measure_values: pd.DataFrame, interventions: pd.DataFrame | None, *, fa
     starts_all = starts
     site_notes = {}
     if zero:
-        for site, why in zero.items():
-            warns.append(f"{why[0].upper()}{why[1:]}: a ratio against a zero baseline is not estimable, so this "
-                         "site is left out of the model.")
-            site_notes[site] = why
+        site_notes = dict(zero)
+        if len(zero) <= LISTED:
+            for why in zero.values():
+                warns.append(f"{why[0].upper()}{why[1:]}: a ratio against a zero baseline is not estimable, so this "
+                             "site is left out of the model.")
+        else:
+            warns.append(f"{len(zero):,} sites are left out of the model because a ratio against a zero baseline is "
+                         f"not estimable: {_listed(list(zero.values()))}.")
         data = data[~data["site_id"].isin(list(zero))].reset_index(drop=True)
         kept = ~starts["site_id"].isin(list(zero))
         ran_elsewhere = set(starts.loc[kept, "category"])  # categories that ran at a site still in the model
         orphan = [c for c in cats if c not in ran_elsewhere]
         starts = starts[kept].reset_index(drop=True)
         if len(data) == 0:
-            reason = ("Not estimable: " + "; ".join(zero.values()) + ". A ratio against a zero baseline cannot be "
+            reason = ("Not estimable: " + _listed(list(zero.values())) + ". A ratio against a zero baseline cannot be "
                       "estimated (perfect separation).")
-            return _nan_result(data, cats, reason, family, level, warns)
+            return _nan_result(data, cats, reason, family, level, warns, left_out=site_notes)
     else:
         orphan = []
 
@@ -435,7 +458,7 @@ def _fit(measure_values: pd.DataFrame, interventions: pd.DataFrame | None, *, fa
         reason = (f"Too few points to fit the model: {len(data)} site-months for {N.shape[1] + absorbed} trend, seasonal and "
                   "site terms before any intervention term (or too few distinct months for the seasonal terms). "
                   "Nothing is estimated.")
-        return _nan_result(data, cats, reason, family, level, warns)
+        return _nan_result(data, cats, reason, family, level, warns, left_out=site_notes)
     keep = [c for c in design.terms if verdict.separable[c]]
     joint = _joint_columns(design, verdict, keep)
     joint_weights = {name: {c.replace(g0, name, 1): w for c, w in design.headline[g0].items()}
@@ -447,7 +470,7 @@ def _fit(measure_values: pd.DataFrame, interventions: pd.DataFrame | None, *, fa
     if df_resid < 2 or rank_X < X.shape[1] + absorbed:
         reason = (f"Too few points to fit the model: {len(data)} site-months for {X.shape[1] + absorbed} terms (or too few "
                   "distinct months for the seasonal terms). Nothing is estimated.")
-        return _nan_result(data, cats, reason, family, level, warns, verdict.reasons)
+        return _nan_result(data, cats, reason, family, level, warns, verdict.reasons, left_out=site_notes)
 
     scale = "X2" if (overdispersion or family == "gaussian") else 1.0
     with _warnings.catch_warnings(record=True) as caught:
@@ -513,7 +536,7 @@ def _fit(measure_values: pd.DataFrame, interventions: pd.DataFrame | None, *, fa
     not_estimable = {}
     for cat in orphan:
         ran = starts_all.loc[starts_all["category"] == cat, "site_id"]
-        why = "; ".join(site_notes[s] for s in ran if s in zero)
+        why = _listed([site_notes[s] for s in ran if s in zero])
         not_estimable[cat] = (f"{cat} ran only at site(s) with no events before any change ({why}); "
                               "a ratio against a zero baseline is not estimable.")
     fitted = FittedTerms(data=data, X=X, params=params, cov=cov, df=df_t, q=q, level=level, family=family,
@@ -529,6 +552,8 @@ def _fit(measure_values: pd.DataFrame, interventions: pd.DataFrame | None, *, fa
     site_ids = data["site_id"].to_numpy()
     vif_cols = [c for c in term_cols if ":month_" not in c]  # one per month since the start says little
     diag = diagnostics_table(resid, site_ids, X, vif_cols, before, after, design.groups)
+    if site_notes:
+        diag = pd.concat([diag, _left_out_rows(site_notes)], ignore_index=True)
     checks, value = diag["check"].to_numpy(), diag["value"].to_numpy(float)
     lb_p, lb_site = value[checks == "ljung_box_p"], diag["site_id"].to_numpy()[checks == "ljung_box_p"]
     lb_site, lb_p = lb_site[~np.isnan(lb_p)], lb_p[~np.isnan(lb_p)]
