@@ -212,7 +212,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: start a LocalCluster with --workers workers)")
     p.add_argument("--force", action="store_true", help="rerun every site, even if unchanged")
     p.add_argument("--timeout", type=float, default=600,
-                   help="seconds a notebook cell may run before the site fails (default: 600; 0: none)")
+                   help="seconds a notebook cell may run before the site fails (default: 600; 0: none); "
+                        "project reports: this per 1,000 sites, at least this")
     p.add_argument("--max-sites-per-kernel", type=_positive_int, default=50, metavar="K",
                    help="replace a worker's kernel after K sites (default: 50; 1: a fresh kernel per site)")
     p.add_argument("--no-project-reports", action="store_true",

@@ -318,6 +318,19 @@ def _site_job(config: ProjectConfig, site: str, nb: Path, out: Path, h: str, tim
     return Job(config.id, config.title, str(config.root), str(nb), str(out), site, params, h, timeout, max_sites)
 
 
+#: A project report's cells work on every site at once (measured linear: about 70 s for the network
+#: report per 1,000 practices on one core), so their timeout is ``--timeout`` per this many sites.
+PROJECT_TIMEOUT_SITES = 1000
+
+
+def project_timeout(timeout: float | None, n_sites: int) -> float | None:
+    """Cell timeout of a project report: ``timeout`` per :data:`PROJECT_TIMEOUT_SITES` sites, never
+    less than ``timeout`` (None: no timeout). The timeout guards against a hung cell, not a big network."""
+    if not timeout:
+        return timeout
+    return float(timeout) * max(1.0, n_sites / PROJECT_TIMEOUT_SITES)
+
+
 def _project_jobs(config: ProjectConfig, hashes: dict[str, str], force: bool, manifest: dict,
                   timeout, max_sites, audience: str = "evaluator") -> tuple[list[Job], list[SiteOutcome]]:
     """Project-level notebooks that exist; parameters passed are those the notebook declares.
@@ -353,7 +366,7 @@ def _project_jobs(config: ProjectConfig, hashes: dict[str, str], force: bool, ma
                                        input_hash=h, finished=prev.get("last_run", ""), kind="project"))
             continue
         jobs.append(Job(config.id, config.title, str(config.root), str(nb), str(pdir), stem, params, h,
-                        timeout, max_sites, kind="project", label=stem))
+                        project_timeout(timeout, len(config.sites)), max_sites, kind="project", label=stem))
     return jobs, skipped
 
 

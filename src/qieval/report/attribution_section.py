@@ -310,11 +310,42 @@ def intro() -> str:
         "separated, and the report says so instead of giving a misleading number.")
 
 
+PER_SITE_SHOWN = 12  # per-site diagnostics rows shown one by one; beyond it one summary row per check
+
+
+def _diagnostic_rows(diag: pd.DataFrame) -> list[list[str]]:
+    """The diagnostics table's rows as text. With many sites the per-site checks (Ljung–Box, sites
+    left out) become one summary row each: 6,500 rows of p-values are not read, a count is (every
+    site's value stays in the fit's ``diagnostics`` table)."""
+    str_or_blank = lambda x: x if isinstance(x, str) else ""  # noqa: E731
+    rows = list(_rows(diag, "check", "site_id", "category", "value", "note"))
+    per_site = {c: [r for r in rows if r[0] == c] for c in ("ljung_box_p", "left_out")}
+    out, summarised = [], set()
+    for check, site_id, category, value, note in rows:
+        many = per_site.get(check) or []
+        if len(many) <= PER_SITE_SHOWN:
+            out.append([check, str_or_blank(site_id), str_or_blank(category), fmt_num(value, 3), str_or_blank(note)])
+            continue
+        if check in summarised:
+            continue
+        summarised.add(check)
+        where = "the pooled fit's diagnostics table (qieval.attribution.fit) has one row per site"
+        if check == "ljung_box_p":
+            p = np.array([r[3] for r in many], float)
+            ok = ~np.isnan(p)
+            low = int(np.nanargmin(p)) if ok.any() else None
+            text = (f"p < 0.05 at {int(np.sum(p[ok] < 0.05)):,} of {int(ok.sum()):,} sites"
+                    + (f"; smallest at {many[low][1]}" if low is not None else "") + f"; {where}")
+            out.append([check, f"{len(many):,} sites", "", fmt_num(p[low] if low is not None else np.nan, 3), text])
+        else:
+            out.append([check, f"{len(many):,} sites", "", "", f"left out of the model, e.g. {str_or_blank(many[0][4])}; "
+                        + where])
+    return out
+
+
 def _diagnostics(result: Attribution, decimals: int) -> str:
     diag = result.diagnostics
-    str_or_blank = lambda x: x if isinstance(x, str) else ""  # noqa: E731
-    rows = [[check, str_or_blank(site_id), str_or_blank(category), fmt_num(value, 3), str_or_blank(note)]
-            for check, site_id, category, value, note in _rows(diag, "check", "site_id", "category", "value", "note")]
+    rows = _diagnostic_rows(diag)
     effect_rows = [[category, fmt_num(estimate, 4), fmt_num(se, 4), fmt_num(ratio, 3),
                     f"{fmt_num(low, 3)} to {fmt_num(high, 3)}", fmt_num(p, 4), fmt_num(p_adjusted, 4),
                     "yes" if separable else "no"]
