@@ -215,8 +215,11 @@ def farm(root: Path, params: str, sites: str | None, workers: int, dask: bool = 
     manifest = json.loads((root / "reports" / pid / "manifest.json").read_text(encoding="utf-8"))
     reports = {k: (v.get("status"), v.get("seconds")) for k, v in manifest["project_reports"].items()}
     failed = [k for k, v in manifest["sites"].items() if v.get("status") != "ok"]
+    site_seconds = sorted(float(v["seconds"]) for v in manifest["sites"].values() if v.get("seconds") is not None)
     return {"seconds": seconds, "peak_rss": mem.peak, "peak_single": mem.peak_single, "exit": proc.returncode,
-            "reports": reports, "failed_sites": len(failed), "stderr": err[-2000:] if proc.returncode else "",
+            "reports": reports, "failed_sites": len(failed),
+            "site_median": site_seconds[len(site_seconds) // 2] if site_seconds else float("nan"),
+            "site_max": site_seconds[-1] if site_seconds else float("nan"), "stderr": err[-2000:] if proc.returncode else "",
             "executor": f"Dask ({workers} workers)" if dask else f"threads ({workers})"}
 
 
@@ -310,7 +313,8 @@ def main(argv: list[str] | None = None) -> int:
                 farm_rows.append(f)
                 print(f"  {label:<15} qieval run ({f['rendered']}, {f['executor']}): {f['seconds']:.1f} s, "
                       f"{mib(f['peak_rss'])} (largest process {mib(f['peak_single'])}), "
-                      f"exit {f['exit']}, reports {f['reports']}", flush=True)
+                      f"exit {f['exit']}, reports {f['reports']}; site reports: median {f['site_median']:.1f} s, "
+                      f"slowest {f['site_max']:.1f} s (the first to need the pooled fit fits it)", flush=True)
                 if f["stderr"]:
                     print(f["stderr"], file=sys.stderr)
         finally:
