@@ -519,11 +519,13 @@ def _fit(measure_values: pd.DataFrame, interventions: pd.DataFrame | None, *, fa
     # quasi-likelihood φ / w_g; zero for cluster-robust; Newey–West's from the fit
     sites = None
     if design.groups is not None:
-        sites = SiteEffects(code=design.groups[0], effects=res.site_effects, means=res.site_means,
-                            variance=(np.zeros(absorbed) if interval in ("cluster", "model+cluster")
-                                      else used / res.site_weight))
         if interval == "model+hac" and hac_sites is not None:
-            sites.variance, sites.cross, sites.means = hac_sites
+            variance, cross, means = hac_sites
+        else:
+            clustered = interval in ("cluster", "model+cluster")
+            variance, cross, means = (np.zeros(absorbed) if clustered else used / res.site_weight), None, res.site_means
+        sites = SiteEffects(code=design.groups[0], effects=res.site_effects, means=means, variance=variance,
+                            cross=cross)
     if overdispersion and disp < 1 and family != "gaussian":
         warns.append(f"The data vary less than the {family} model expects (dispersion {disp:.2f} < 1); this is not "
                      "allowed to narrow the intervals (the dispersion is taken as 1).")
